@@ -310,8 +310,7 @@ def pending_post(
         }
     )
 
-    def write() -> Transaction:
-        state = _read_key_and_period(idempotency_key)
+    def write(state: _KeyAndPeriod) -> Transaction:
         existing = _replay(
             Transaction, state=state, idempotency_key=idempotency_key, request_hash=request_hash
         )
@@ -381,8 +380,7 @@ def pending_void(
         }
     )
 
-    def write() -> PendingResolution:
-        state = _read_key_and_period(idempotency_key)
+    def write(state: _KeyAndPeriod) -> PendingResolution:
         existing = _replay(
             PendingResolution, state=state, idempotency_key=idempotency_key, request_hash=request_hash
         )
@@ -450,8 +448,7 @@ def transaction_reverse(
         }
     )
 
-    def write() -> Transaction:
-        state = _read_key_and_period(idempotency_key)
+    def write(state: _KeyAndPeriod) -> Transaction:
         existing = _replay(
             Transaction, state=state, idempotency_key=idempotency_key, request_hash=request_hash
         )
@@ -464,7 +461,7 @@ def transaction_reverse(
                 "its reversal cannot be earlier."
             )
         _check_period_open(effective_on, closed_through=state.closed_through)
-        reversal = _insert_transaction(
+        return _insert_transaction_and_totals(
             kind=TransactionKind.POSTED,
             currency=transaction.currency,
             effective_on=effective_on,
@@ -473,11 +470,11 @@ def transaction_reverse(
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             lines=lines,
+            changes=[
+                (line.account.pk, TransactionKind.POSTED, line.side, line.amount_minor) for line in lines
+            ],
             reverses=transaction,
         )
-        changes = [(line.account.pk, TransactionKind.POSTED, line.side, line.amount_minor) for line in lines]
-        _apply_totals(changes, currency=transaction.currency)
-        return reversal
 
     return _write_idempotently(
         Transaction,
@@ -547,15 +544,14 @@ def _transaction_create(
         }
     )
 
-    def write() -> Transaction:
-        state = _read_key_and_period(idempotency_key)
+    def write(state: _KeyAndPeriod) -> Transaction:
         existing = _replay(
             Transaction, state=state, idempotency_key=idempotency_key, request_hash=request_hash
         )
         if existing is not None:
             return existing
         _check_period_open(effective_on, closed_through=state.closed_through)
-        created = _insert_transaction(
+        return _insert_transaction_and_totals(
             kind=kind,
             currency=currency,
             effective_on=effective_on,
@@ -564,11 +560,8 @@ def _transaction_create(
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             lines=lines,
+            changes=[(line.account.pk, kind, line.side, line.amount_minor) for line in lines],
         )
-        _apply_totals(
-            [(line.account.pk, kind, line.side, line.amount_minor) for line in lines], currency=currency
-        )
-        return created
 
     return _write_idempotently(
         Transaction, idempotency_key=idempotency_key, request_hash=request_hash, write=write
@@ -580,7 +573,7 @@ def _write_idempotently(
     *,
     idempotency_key: str,
     request_hash: str,
-    write: Callable[[], _Result],
+    write: Callable[["_KeyAndPeriod"], _Result],
     explain_conflict: Callable[[], None] | None = None,
 ) -> _Result:
     """Run `write` in one database transaction (a savepoint inside a caller's) under the period lock.
@@ -592,8 +585,7 @@ def _write_idempotently(
     """
     try:
         with atomic():
-            _take_period_lock(exclusive=False)
-            return write()
+            return write(_lock_and_read(idempotency_key))
     except IntegrityError:
         state = _read_key_and_period(idempotency_key)
         existing = _replay(model, state=state, idempotency_key=idempotency_key, request_hash=request_hash)
@@ -611,16 +603,41 @@ class _KeyAndPeriod:
     void_id: int | None  # the void made with this key
 
 
-def _read_key_and_period(idempotency_key: str) -> _KeyAndPeriod:
-    """What every writer reads once it holds the period lock, in one round trip (the hot path)."""
-    sql = (
-        "SELECT (SELECT MAX(closed_through) FROM ledger_periodclose),"
-        " (SELECT id FROM ledger_transaction WHERE idempotency_key = %s),"
-        " (SELECT id FROM ledger_pendingresolution WHERE idempotency_key = %s AND outcome = %s)"
-    )
+_READ_KEY_AND_PERIOD = (
+    "SELECT (SELECT MAX(closed_through) FROM ledger_periodclose),"
+    " (SELECT id FROM ledger_transaction WHERE idempotency_key = %(key)s),"
+    " (SELECT id FROM ledger_pendingresolution WHERE idempotency_key = %(key)s AND outcome = %(voided)s)"
+)
+
+
+def _lock_and_read(idempotency_key: str) -> _KeyAndPeriod:
+    """Take the period lock (shared), then read what every writer needs: one round trip on PostgreSQL.
+
+    The two statements go in one message; PostgreSQL gives each statement of a READ COMMITTED transaction
+    its own snapshot, taken when it starts, so the read sees every close committed before the lock was
+    granted.
+    """
+    params = {"key": idempotency_key, "voided": PendingOutcome.VOIDED.value}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [idempotency_key, idempotency_key, PendingOutcome.VOIDED.value])
-        closed_through, transaction_id, void_id = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock_shared({PERIOD_LOCK_KEY}); {_READ_KEY_AND_PERIOD}", params
+            )
+            cursor.nextset()
+        else:  # SQLite runs one writer at a time (BEGIN IMMEDIATE): no lock to take.
+            cursor.execute(_READ_KEY_AND_PERIOD, params)
+        return _key_and_period(cursor.fetchone())
+
+
+def _read_key_and_period(idempotency_key: str) -> _KeyAndPeriod:
+    """The idempotency key's earlier results and the latest close, without taking the lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_KEY_AND_PERIOD, {"key": idempotency_key, "voided": PendingOutcome.VOIDED.value})
+        return _key_and_period(cursor.fetchone())
+
+
+def _key_and_period(row: tuple[Any, Any, Any]) -> _KeyAndPeriod:
+    closed_through, transaction_id, void_id = row
     if isinstance(closed_through, str):  # SQLite answers dates as text
         closed_through = date.fromisoformat(closed_through)
     return _KeyAndPeriod(closed_through=closed_through, transaction_id=transaction_id, void_id=void_id)
@@ -693,22 +710,129 @@ def _apply_totals(changes: list[tuple[int, str, str, int]], *, currency: str) ->
     Accounts are updated (so locked) in id order, so concurrent writers cannot deadlock, and last in the
     service, so each lock is held only until the commit that follows.
     """
+    with connection.cursor() as cursor:
+        for params in _total_updates(changes):
+            cursor.execute(_UPDATE_TOTALS, params)
+            if cursor.rowcount != 1:
+                _refuse_overspend(params["id"], currency=currency)
+
+
+def _total_updates(changes: list[tuple[int, str, str, int]]) -> list[dict[str, int]]:
+    """The UPDATE parameters for each account the changes touch, in account-id order."""
     deltas: dict[int, list[int]] = {}
     for account_id, kind, side, delta in changes:
         deltas.setdefault(account_id, [0, 0, 0, 0])[_TOTAL_INDEX[(kind, side)]] += delta
+    return [
+        {"id": account_id, "dpo": dpo, "cpo": cpo, "dpe": dpe, "cpe": cpe}
+        for account_id, (dpo, cpo, dpe, cpe) in sorted(deltas.items())
+    ]
+
+
+def _refuse_overspend(account_id: int, *, currency: str) -> None:
+    account = Account.objects.get(pk=account_id)
+    available = money_format(account.available_minor, currency=currency)
+    raise InsufficientFunds(
+        f"{account.name} ({account.public_id}) has {available} {currency} available, "
+        f"which is not enough for this.",
+        account_public_id=account.public_id,
+        available_minor=account.available_minor,
+    )
+
+
+# PostgreSQL's hot path: the transaction, its postings and the accounts' totals in one round trip. The
+# statements run in order in one message, so the totals are still updated (locked) last and in id order.
+_PG_INSERT_TRANSACTION = """
+WITH new_transaction AS (
+    INSERT INTO ledger_transaction (public_id, kind, currency, description, effective_on, metadata,
+                                    idempotency_key, request_hash, reverses_id, created_at)
+    VALUES (%(public_id)s, %(kind)s, %(currency)s, %(description)s, %(effective_on)s, %(metadata)s::jsonb,
+            %(idempotency_key)s, %(request_hash)s, %(reverses_id)s, %(created_at)s)
+    RETURNING id
+), new_postings AS (
+    INSERT INTO ledger_posting (transaction_id, account_id, side, amount_minor, effective_on, kind)
+    SELECT new_transaction.id, line.account_id, line.side, line.amount_minor, %(effective_on)s, %(kind)s
+      FROM new_transaction, (VALUES {lines}) AS line (account_id, side, amount_minor)
+)
+SELECT id FROM new_transaction
+"""
+
+
+def _insert_transaction_and_totals(
+    *,
+    kind: TransactionKind,
+    currency: str,
+    effective_on: date,
+    description: str,
+    metadata: dict[str, Any],
+    idempotency_key: str,
+    request_hash: str,
+    lines: list[_Line],
+    changes: list[tuple[int, str, str, int]],
+    reverses: Transaction | None = None,
+) -> Transaction:
+    """Insert a transaction with its postings, then move the totals; raises InsufficientFunds."""
+    if connection.vendor != "postgresql":
+        created = _insert_transaction(
+            kind=kind,
+            currency=currency,
+            effective_on=effective_on,
+            description=description,
+            metadata=metadata,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            lines=lines,
+            reverses=reverses,
+        )
+        _apply_totals(changes, currency=currency)
+        return created
+
+    created = Transaction(
+        kind=kind,
+        currency=currency,
+        effective_on=effective_on,
+        description=description,
+        metadata=metadata,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        reverses=reverses,
+    )
+    params: dict[str, Any] = {
+        "public_id": created.public_id,
+        "kind": kind.value,
+        "currency": currency,
+        "description": description,
+        "effective_on": effective_on,
+        "metadata": json.dumps(metadata),
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "reverses_id": reverses.pk if reverses is not None else None,
+        "created_at": created.created_at,
+    }
+    values = []
+    for index, line in enumerate(lines):
+        values.append(f"(%(account_{index})s::bigint, %(side_{index})s, %(amount_{index})s::bigint)")
+        params.update(
+            {
+                f"account_{index}": line.account.pk,
+                f"side_{index}": line.side.value,
+                f"amount_{index}": line.amount_minor,
+            }
+        )
+    updates = _total_updates(changes)
+    statements = [_PG_INSERT_TRANSACTION.format(lines=", ".join(values))]
+    for index, update in enumerate(updates):
+        statements.append(_UPDATE_TOTALS.replace("%(", f"%(u{index}_"))
+        params.update({f"u{index}_{name}": value for name, value in update.items()})
     with connection.cursor() as cursor:
-        for account_id in sorted(deltas):
-            dpo, cpo, dpe, cpe = deltas[account_id]
-            cursor.execute(_UPDATE_TOTALS, {"id": account_id, "dpo": dpo, "cpo": cpo, "dpe": dpe, "cpe": cpe})
+        cursor.execute(";".join(statements), params)
+        created.pk = cursor.fetchone()[0]
+        for update in updates:
+            cursor.nextset()
             if cursor.rowcount != 1:
-                account = Account.objects.get(pk=account_id)
-                available = money_format(account.available_minor, currency=currency)
-                raise InsufficientFunds(
-                    f"{account.name} ({account.public_id}) has {available} {currency} available, "
-                    f"which is not enough for this.",
-                    account_public_id=account.public_id,
-                    available_minor=account.available_minor,
-                )
+                _refuse_overspend(update["id"], currency=currency)
+    created._state.adding = False
+    created._state.db = connection.alias
+    return created
 
 
 def _insert_transaction(

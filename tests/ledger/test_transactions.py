@@ -260,7 +260,7 @@ class TestIdempotency:
         first = _post(_pair(bank, held, 500))
         # Simulate the race: the read under the locks misses the other request's key (not yet committed
         # then), so the insert meets the unique constraint, and the service reads the key again.
-        read = services._read_key_and_period
+        read = services._lock_and_read
         stale = []
 
         def read_stale_once(idempotency_key):
@@ -270,7 +270,7 @@ class TestIdempotency:
                 return dataclasses.replace(state, transaction_id=None)
             return state
 
-        monkeypatch.setattr(services, "_read_key_and_period", read_stale_once)
+        monkeypatch.setattr(services, "_lock_and_read", read_stale_once)
 
         again = _post(_pair(bank, held, 500))
 
@@ -281,7 +281,7 @@ class TestIdempotency:
     def test_a_concurrent_request_with_the_same_key_and_other_content_is_refused(self, monkeypatch):
         bank, held = AccountFactory(), AccountFactory()
         _post(_pair(bank, held, 500))
-        read = services._read_key_and_period
+        read = services._lock_and_read
         stale = []
 
         def read_stale_once(idempotency_key):
@@ -291,7 +291,7 @@ class TestIdempotency:
                 return dataclasses.replace(state, transaction_id=None)
             return state
 
-        monkeypatch.setattr(services, "_read_key_and_period", read_stale_once)
+        monkeypatch.setattr(services, "_lock_and_read", read_stale_once)
 
         with pytest.raises(IdempotencyKeyReused):
             _post(_pair(bank, held, 600))

@@ -19,5 +19,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<13} {user.get_role_display()}{organisation}{staff}")
         self.stdout.write("")
         self.stdout.write("Staff sign in with a second factor. Get the current 6-digit code with")
-        self.stdout.write("  python manage.py demo_code <username>")
+        self.stdout.write("  DEBUG=true .venv/bin/python manage.py demo_code <username>")
         self.stdout.write(f"or add the demo secret {demo.DEMO_TOTP_SECRET_BASE32} to an authenticator app.")
