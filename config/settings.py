@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "people",
     "ledger",
+    "budgets",
     "api",
     "web",
 ]
