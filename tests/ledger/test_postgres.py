@@ -21,6 +21,7 @@ from ledger.services import (
     transaction_post,
     transaction_reverse,
 )
+from tests.concurrency import run_in_threads
 from tests.ledger.factories import AccountFactory, TransferFactory
 
 pytestmark = pytest.mark.postgres
@@ -31,28 +32,6 @@ LEDGER_TABLES = ["ledger_transaction", "ledger_posting", "ledger_pendingresoluti
 def _raw(sql, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-
-
-def _run_in_threads(count, work):
-    """Run work(index) in `count` real threads started together; return their results or exceptions."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # collected for the test to assert on
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db
@@ -216,7 +195,7 @@ class TestConcurrency:
                     outcomes.append("refused")
             return outcomes
 
-        results = _run_in_threads(8, spend)
+        results = run_in_threads(8, spend)
 
         assert not [r for r in results if isinstance(r, BaseException)], results
         paid = sum(outcome == "paid" for outcomes in results for outcome in outcomes)
@@ -241,7 +220,7 @@ class TestConcurrency:
                 ],
             ).public_id
 
-        results = _run_in_threads(6, post)
+        results = run_in_threads(6, post)
 
         assert not [r for r in results if isinstance(r, BaseException)], results
         assert len(set(results)) == 1
@@ -260,7 +239,7 @@ class TestConcurrency:
                 reason="x",
             ).public_id
 
-        results = _run_in_threads(6, reverse)
+        results = run_in_threads(6, reverse)
 
         reversals = [r for r in results if isinstance(r, str)]
         refusals = [r for r in results if isinstance(r, AlreadyReversed)]
@@ -281,7 +260,7 @@ class TestConcurrency:
                 pending=pending, idempotency_key=f"post-{index}", effective_on=date(2026, 4, 2)
             )
 
-        results = _run_in_threads(6, resolve)
+        results = run_in_threads(6, resolve)
 
         resolved = [r for r in results if not isinstance(r, BaseException)]
         refusals = [r for r in results if isinstance(r, PendingAlreadyResolved)]

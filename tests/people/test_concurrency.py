@@ -1,38 +1,11 @@
 """Real threads and commits on PostgreSQL: races the database must settle."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from people import services
 from people.models import Representative
+from tests.concurrency import run_in_threads
 from tests.people.factories import BudgetHolderFactory, RepresentativeUserFactory, UserFactory
-
-
-def run_together(count: int, work) -> list[object]:
-    """Run `work()` in `count` threads released at once; return each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def target():
-        try:
-            barrier.wait()
-            result = work()
-        except Exception as exc:
-            result = exc
-        finally:
-            connection.close()
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=target) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.mark.postgres
@@ -42,9 +15,9 @@ class TestConcurrentChanges:
         holder = BudgetHolderFactory()
         rep = RepresentativeUserFactory()
 
-        results = run_together(
+        results = run_in_threads(
             4,
-            lambda: services.representative_grant(
+            lambda _index: services.representative_grant(
                 budget_holder=holder, user=rep, power="approve", granted_by=holder.user
             ),
         )
@@ -57,7 +30,9 @@ class TestConcurrentChanges:
         user = UserFactory()
         token, raw = services.personal_token_issue(user=user, name="x", issued_by=user)
 
-        results = run_together(4, lambda: services.personal_token_revoke(token=token, revoked_by=user))
+        results = run_in_threads(
+            4, lambda _index: services.personal_token_revoke(token=token, revoked_by=user)
+        )
 
         assert sum(isinstance(r, services.PersonalTokenAlreadyRevoked) for r in results) == 3
         assert services.personal_token_authenticate(raw=raw) is None

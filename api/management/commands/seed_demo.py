@@ -1,15 +1,22 @@
 """`python manage.py seed_demo`: create the demo world of api.md, "Demo data". Idempotent."""
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from budgets import demo as budgets_demo
 from people import demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo data (sign-ins, agencies, providers). Running it again changes nothing."
+    help = (
+        "Create the demo data (sign-ins, agencies, providers, funding streams and their rate catalogues). "
+        "Running it again changes nothing."
+    )
 
     def handle(self, *args, **options) -> None:
         users = demo.seed_people()
+        streams = budgets_demo.seed_streams()
+        budgets_demo.seed_personal_budgets(created_by=users["navigator"], on=timezone.localdate())
         self.stdout.write("Demo data is ready. Sign in at /sign-in/ as any of these, all with the password")
         self.stdout.write(f"  {demo.DEMO_PASSWORD}   (demo only: never use it for real people's data)")
         self.stdout.write("")
@@ -21,3 +28,11 @@ class Command(BaseCommand):
         self.stdout.write("Staff sign in with a second factor. Get the current 6-digit code with")
         self.stdout.write("  DEBUG=true .venv/bin/python manage.py demo_code <username>")
         self.stdout.write(f"or add the demo secret {demo.DEMO_TOTP_SECRET_BASE32} to an authenticator app.")
+        self.stdout.write("")
+        self.stdout.write("Funding streams (catalogues at /api/v1/streams/<code>/services/):")
+        for stream in streams:
+            self.stdout.write(f"  {stream.code:<5} {stream.name}, {stream.agency.name}")
+        self.stdout.write("")
+        self.stdout.write("Personal budgets for 2026/27 (instalments due by today are posted to the ledger):")
+        for username in budgets_demo.DEMO_PACKAGES:
+            self.stdout.write(f"  {username}: {budgets_demo.demo_budget_summary(username=username)}")
