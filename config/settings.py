@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "people",
     "ledger",
     "budgets",
+    "plans",
     "api",
     "web",
 ]
