@@ -1,8 +1,9 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import cash_equivalents, views
+from api import cash_equivalents, plans, views
 from api.streams import StreamListView, StreamServicesView
+from api.timeline import MessageView, NoteView, TimelineView
 
 app_name = "api"
 
@@ -14,4 +15,69 @@ urlpatterns = [
     path("v1/cash-equivalents/", cash_equivalents.CashEquivalentView.as_view(), name="cash-equivalents"),
     path("v1/streams/", StreamListView.as_view(), name="stream-list"),
     path("v1/streams/<str:code>/services/", StreamServicesView.as_view(), name="stream-services"),
+    path("v1/people/", plans.PersonListView.as_view(), name="person-list"),
+    path("v1/people/<str:per>/", plans.PersonView.as_view(), name="person-detail"),
+    path("v1/people/<str:per>/plan/", plans.PlanView.as_view(), name="person-plan"),
+    path(
+        "v1/people/<str:per>/plan/versions/",
+        plans.PlanVersionStartView.as_view(),
+        name="person-plan-versions",
+    ),
+    path("v1/plan-versions/<str:plv>/", plans.PlanVersionView.as_view(), name="plan-version-detail"),
+    path(
+        "v1/plan-versions/<str:plv>/outcomes/", plans.OutcomeListView.as_view(), name="plan-version-outcomes"
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/outcomes/<str:out>/",
+        plans.OutcomeView.as_view(),
+        name="plan-version-outcome",
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/informal-support/",
+        plans.InformalSupportListView.as_view(),
+        name="plan-version-informal-supports",
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/informal-support/<str:inf>/",
+        plans.InformalSupportView.as_view(),
+        name="plan-version-informal-support",
+    ),
+    path("v1/plan-versions/<str:plv>/items/", plans.SupportItemListView.as_view(), name="plan-version-items"),
+    path(
+        "v1/plan-versions/<str:plv>/items/<str:si>/",
+        plans.SupportItemView.as_view(),
+        name="plan-version-item",
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/agree/", plans.PlanVersionAgreeView.as_view(), name="plan-version-agree"
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/streams/<str:code>/approve/",
+        plans.StreamApproveView.as_view(),
+        name="plan-version-stream-approve",
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/streams/<str:code>/return/",
+        plans.StreamReturnView.as_view(),
+        name="plan-version-stream-return",
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/withdraw/",
+        plans.PlanVersionWithdrawView.as_view(),
+        name="plan-version-withdraw",
+    ),
+    path(
+        "v1/plan-versions/<str:plv>/compare/",
+        plans.PlanVersionCompareView.as_view(),
+        name="plan-version-compare",
+    ),
+    path("v1/plan-versions/<str:plv>/reviews/", plans.ReviewListView.as_view(), name="plan-version-reviews"),
+    path(
+        "v1/plan-versions/<str:plv>/review-due/",
+        plans.ReviewDueView.as_view(),
+        name="plan-version-review-due",
+    ),
+    path("v1/people/<str:per>/timeline/", TimelineView.as_view(), name="person-timeline"),
+    path("v1/people/<str:per>/notes/", NoteView.as_view(), name="person-notes"),
+    path("v1/people/<str:per>/messages/", MessageView.as_view(), name="person-messages"),
 ]

@@ -4,7 +4,8 @@ for England in 2025/26 and 2026/27 but belong to no real council.
 
 `seed_streams()` is idempotent: what exists is left as it is (an administrator may have changed it), and
 only what is missing is created, through the same services the admin uses. It needs the agencies that
-`people.demo.seed_people()` creates (Adult Social Care, Access to Work), so run that first.
+`people.demo.seed_people()` creates (Adult Social Care, Access to Work), so run that first. The demo people's
+personal budgets are made by their support plans (`plans.demo`), not here.
 """
 
 from dataclasses import dataclass
@@ -18,8 +19,6 @@ from budgets.models import (
     OnCostKind,
     OnCostRule,
     PaymentFrequency,
-    Per,
-    PersonalBudget,
     PolicySector,
     Rate,
     Service,
@@ -27,17 +26,9 @@ from budgets.models import (
     Unit,
 )
 from budgets.services import catalogue as services
-from budgets.services.cash_equivalents import (
-    CapSplitRequest,
-    CashEquivalentRequest,
-    ContributionRequest,
-    ItemRequest,
-)
-from budgets.services.packages import personal_budgets_create_from_package
-from budgets.services.personal_budgets import instalments_post_due
-from ledger.money import money_format, money_parse
+from ledger.money import money_parse
 from people import services as people_services
-from people.models import BudgetHolder, Organisation, OrganisationKind, User
+from people.models import Organisation, OrganisationKind
 
 
 @dataclass(frozen=True)
@@ -419,69 +410,3 @@ def seed_streams() -> list[FundingStream]:
             _service(stream, service_spec)
         streams.append(stream)
     return streams
-
-
-# Demo personal budgets -----------------------------------------------------------------------------------
-# Until plans exist (the plans issue makes budgets from approved plans), the demo people's budgets are made
-# from costed packages, as a navigator and the agencies would agree them.
-
-DEMO_BUDGET_YEAR = (date(2026, 4, 1), date(2027, 3, 31))
-
-DEMO_PACKAGES: dict[str, CashEquivalentRequest] = {
-    # Alex Morgan: personal care (Adult Social Care up to 250.00 a week, the Independent Living Fund the
-    # rest), a personal assistant, support at work and a taxi to work, housing-related support; pays an
-    # assessed contribution of 20.00 a week towards Adult Social Care.
-    "holder": CashEquivalentRequest(
-        start=DEMO_BUDGET_YEAR[0],
-        end=DEMO_BUDGET_YEAR[1],
-        items=(
-            ItemRequest(
-                service_code="ASC-PC",
-                quantity=Decimal("14"),
-                per=Per.WEEK,
-                split=CapSplitRequest(stream="ASC", amount="250.00", per=Per.WEEK, rest="ILF"),
-            ),
-            ItemRequest(service_code="ASC-PA", quantity=Decimal("6"), per=Per.WEEK),
-            ItemRequest(service_code="ATW-SW", quantity=Decimal("6"), per=Per.WEEK),
-            ItemRequest(service_code="ATW-TRAVEL", quantity=Decimal("10"), per=Per.WEEK),
-            ItemRequest(service_code="SP-HS", quantity=Decimal("2"), per=Per.WEEK),
-        ),
-        contribution=ContributionRequest(amount="20.00", per=Per.WEEK),
-    ),
-    # Sam Patel: a day service each week and an access ramp.
-    "holder2": CashEquivalentRequest(
-        start=DEMO_BUDGET_YEAR[0],
-        end=DEMO_BUDGET_YEAR[1],
-        items=(
-            ItemRequest(service_code="ASC-DAY", quantity=Decimal("1"), per=Per.WEEK),
-            ItemRequest(service_code="DFG-RAMP", quantity=Decimal("1"), per=Per.ONCE),
-        ),
-    ),
-}
-
-
-@transaction.atomic
-def seed_personal_budgets(*, created_by: User | None, on: date) -> list[PersonalBudget]:
-    """Give each demo budget holder a personal budget per stream of their package, once, and post every
-    instalment due by `on` to the ledger."""
-    created: list[PersonalBudget] = []
-    for username, package in DEMO_PACKAGES.items():
-        holder = BudgetHolder.objects.get(user__username=username)
-        if PersonalBudget.objects.filter(budget_holder=holder, starts_on=package.start).exists():
-            continue
-        created += personal_budgets_create_from_package(
-            budget_holder=holder, package=package, created_by=created_by, reason="Demo package"
-        )
-    instalments_post_due(on=on)
-    return created
-
-
-def demo_budget_summary(*, username: str) -> str:
-    """One line naming a demo budget holder's streams and amounts, for the seed command to print."""
-    budgets = PersonalBudget.objects.filter(
-        budget_holder__user__username=username, status="active", starts_on=DEMO_BUDGET_YEAR[0]
-    ).select_related("stream")
-    return ", ".join(
-        f"{budget.stream.code} {money_format(budget.amount_minor, currency=budget.currency)}"
-        for budget in budgets.order_by("stream__code")
-    )

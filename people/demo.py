@@ -1,8 +1,8 @@
 """The demo world's people (api.md, "Demo data"): sign-ins, agencies and providers. Demo only.
 
 Every demo sign-in has the password `purse-demo`. Staff must pass a second factor, so each staff demo user
-(navigator, officer-asc, officer-atw, finance, admin) gets an authenticator app already set up with one
-fixed, public demo secret:
+(navigator, officer-asc, officer-atw, finance, admin here; the other agencies' officers from `plans.demo`)
+gets an authenticator app already set up with one fixed, public demo secret:
 
     base32 OB2XE43FFVSGK3LPFV2G65DQFVVWK6JB   (hex 70757273652d64656d6f2d746f74702d6b657921,
                                                the 20 bytes of "purse-demo-totp-key!")
@@ -154,14 +154,23 @@ def _demo_totp_device(user: User) -> None:
 
 
 @transaction.atomic
+def seed_users(specs: list[DemoUser]) -> dict[str, User]:
+    """Create demo sign-ins whose organisations exist, if missing; staff get the demo authenticator.
+
+    For sign-ins of organisations that other apps' demo data makes (the agency officers of `plans.demo`)."""
+    users = {spec.username: _user(spec) for spec in specs}
+    for user in users.values():
+        if user.needs_second_factor:
+            _demo_totp_device(user)
+    return users
+
+
+@transaction.atomic
 def seed_people() -> dict[str, User]:
     """Create the demo organisations, sign-ins, budget holders and representative, if missing."""
     for spec in ORGANISATIONS:
         _organisation(spec)
-    users = {spec.username: _user(spec) for spec in USERS}
-    for spec in USERS:
-        if users[spec.username].needs_second_factor:
-            _demo_totp_device(users[spec.username])
+    users = seed_users(USERS)
 
     holders: dict[str, BudgetHolder] = {}
     for username, full_name, preferred_name in BUDGET_HOLDERS:

@@ -137,13 +137,15 @@ class CashEquivalentMismatch(DomainError):
 
 @dataclass
 class InstalmentPostingResult:
-    """What `instalments_post_due` did: counts, and the instalments the ledger refused, with why."""
+    """What `instalments_post_due` did: counts, the public ids of the instalments it posted (in the order it
+    posted them), and the instalments the ledger refused, with why."""
 
     on: date
     posted: int = 0
     already_posted: int = 0
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    posted_instalments: list[str] = field(default_factory=list)
 
 
 # Create ---------------------------------------------------------------------------------------------------
@@ -308,19 +310,20 @@ def instalments_post_due(*, on: date, batch_size: int = DEFAULT_BATCH_SIZE) -> I
         batch = list(
             Instalment.objects.filter(status=InstalmentStatus.SCHEDULED, due_on__lte=on, pk__gt=last_id)
             .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
+            .values_list("pk", "public_id")[:batch_size]
         )
         if not batch:
             return result
-        for instalment_id in batch:
+        for instalment_id, public_id in batch:
             try:
                 outcome = _instalment_post(instalment_id, on=on)
             except DomainError as error:
-                public_id = Instalment.objects.filter(pk=instalment_id).values_list("public_id", flat=True)[0]
                 result.failed.append((public_id, error.message))
                 continue
             setattr(result, outcome, getattr(result, outcome) + 1)
-        last_id = batch[-1]
+            if outcome == "posted":
+                result.posted_instalments.append(public_id)
+        last_id = batch[-1][0]
 
 
 @atomic
@@ -484,7 +487,7 @@ def personal_budget_change(
                 schedule.Block(instalment.covers_from, min(instalment.covers_to, effective_from - _DAY))
             )
             carried_amounts.append(item.split_at(effective_from)[0])
-    kept = sum(before for before, _ in paid_split) + sum(carried_amounts)
+    kept = _money_before(effective_from, paid=paid, scheduled=scheduled)
 
     # 2. The rest pays for the days from E, in the stream's regular blocks.
     rest = amount_minor - kept
@@ -572,6 +575,43 @@ def personal_budget_change(
         },
     )
     return changed
+
+
+def personal_budget_money_before(*, personal_budget: PersonalBudget, day: date) -> int:
+    """The money an active budget already has for the days before `day`: what a change effective `day`
+    keeps (step 1 of the rule in the module docstring). Reads only; raises PersonalBudgetNotActive."""
+    if personal_budget.status != PersonalBudgetStatus.ACTIVE:
+        raise PersonalBudgetNotActive(
+            f"Version {personal_budget.version} of this budget has been replaced; ask about the current one."
+        )
+    versions = list(
+        PersonalBudget.objects.filter(
+            budget_holder_id=personal_budget.budget_holder_id,
+            stream_id=personal_budget.stream_id,
+            starts_on=personal_budget.starts_on,
+        ).order_by("version")
+    )
+    posted = list(
+        Instalment.objects.filter(personal_budget__in=versions, status__in=POSTED_STATUSES).order_by(
+            "personal_budget_id", "sequence"
+        )
+    )
+    scheduled = list(
+        Instalment.objects.filter(
+            personal_budget=personal_budget, status=InstalmentStatus.SCHEDULED
+        ).order_by("sequence")
+    )
+    return _money_before(day, paid=_paid_in(versions=versions, posted=posted), scheduled=scheduled)
+
+
+def _money_before(day: date, *, paid: Sequence[_Paid], scheduled: Sequence[Instalment]) -> int:
+    """Step 1: what was paid in for the days before `day`, plus the current version's instalments not yet due
+    for them; anything that runs across `day` counts pro rata by days."""
+    return sum(item.split_at(day)[0] for item in paid) + sum(
+        _Paid(i.covers_from, i.covers_to, i.amount_minor).split_at(day)[0]
+        for i in scheduled
+        if i.covers_from < day
+    )
 
 
 def _paid_in(*, versions: Sequence[PersonalBudget], posted: Sequence[Instalment]) -> list[_Paid]:

@@ -4,12 +4,11 @@ from decimal import Decimal
 import pytest
 
 from budgets.calculator import CashEquivalentInvalid
-from budgets.demo import DEMO_BUDGET_YEAR, seed_personal_budgets, seed_streams
-from budgets.models import Instalment, InstalmentStatus, Per, PersonalBudget
+from budgets.demo import seed_streams
+from budgets.models import Per, PersonalBudget
 from budgets.services.cash_equivalents import CapSplitRequest, CashEquivalentRequest, ItemRequest
 from budgets.services.packages import personal_budgets_create_from_package
 from budgets.services.personal_budgets import PersonalBudgetExists
-from ledger.models import Transaction
 from people.demo import seed_people
 from tests.budgets.helpers import assert_budget_adds_up
 from tests.people.factories import BudgetHolderFactory
@@ -88,27 +87,3 @@ class TestPersonalBudgetsFromPackage:
             )
 
         assert not PersonalBudget.objects.filter(budget_holder=holder).exists()
-
-
-class TestDemoPersonalBudgets:
-    def test_demo_holders_get_budgets_and_due_instalments_once(self, demo_streams):
-        on = date(2026, 11, 22)
-
-        seed_personal_budgets(created_by=None, on=on)
-        counts = (PersonalBudget.objects.count(), Instalment.objects.count(), Transaction.objects.count())
-        seed_personal_budgets(created_by=None, on=on)
-
-        assert (
-            PersonalBudget.objects.count(),
-            Instalment.objects.count(),
-            Transaction.objects.count(),
-        ) == counts
-        holder_streams = set(
-            PersonalBudget.objects.filter(budget_holder__user__username="holder").values_list(
-                "stream__code", flat=True
-            )
-        )
-        assert holder_streams == {"ASC", "ILF", "ATW", "SP"}
-        assert not Instalment.objects.filter(status=InstalmentStatus.SCHEDULED, due_on__lte=on).exists()
-        assert Instalment.objects.filter(status=InstalmentStatus.SCHEDULED, due_on__gt=on).exists()
-        assert all(budget.starts_on == DEMO_BUDGET_YEAR[0] for budget in PersonalBudget.objects.all())

@@ -1,9 +1,9 @@
-"""Instalments falling due: posted to the ledger once, whatever runs at once, and the command around it."""
+"""Instalments falling due: posted to the ledger once, whatever runs at once. (The command around it,
+`post_due_instalments`, is plans': tests/plans/test_instalments_timeline.py.)"""
 
 from datetime import date
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from budgets.models import Instalment, InstalmentStatus, PersonalBudget, PersonalBudgetStatus
@@ -56,6 +56,7 @@ class TestInstalmentsPostDue:
         assert (result.posted, result.already_posted, result.skipped, result.failed) == (3, 0, 0, [])
         posted = list(budget.instalments.filter(status=InstalmentStatus.DUE).order_by("sequence"))
         assert [i.sequence for i in posted] == [1, 2, 3]
+        assert result.posted_instalments == [i.public_id for i in posted]
         first = posted[0]
         transaction = Transaction.objects.get(public_id=first.ledger_transaction)
         assert transaction.idempotency_key == f"instalment:{first.public_id}"
@@ -84,6 +85,7 @@ class TestInstalmentsPostDue:
         again = instalments_post_due(on=date(2026, 5, 27))
 
         assert again.posted == 0
+        assert again.posted_instalments == []
         assert Transaction.objects.count() == 3
         assert funds_of(holder, stream).available_minor == 84_000
 
@@ -141,37 +143,6 @@ class TestInstalmentsPostDue:
 
         assert not budget.instalments.exclude(status=InstalmentStatus.CANCELLED).exists()
         assert Transaction.objects.filter(metadata__personal_budget=budget.public_id).count() == 0
-
-
-@pytest.mark.django_db
-class TestPostDueInstalmentsCommand:
-    def test_posts_and_prints_the_counts(self, holder, stream, navigator, capsys):
-        create(holder, stream, navigator)
-
-        call_command("post_due_instalments", "--on", "2026-05-27")
-
-        assert "3 posted, 0 already posted, 0 skipped, 0 failed" in capsys.readouterr().out
-
-    def test_defaults_to_today(self, holder, stream, navigator, capsys):
-        create(holder, stream, navigator)
-
-        call_command("post_due_instalments")
-
-        # Due by 1 October 2026: blocks from 1 April to 16 September, seven of them.
-        assert "Instalments due by 2026-10-01: 7 posted" in capsys.readouterr().out
-
-    def test_refuses_a_date_it_cannot_read(self):
-        with pytest.raises(CommandError, match="YYYY-MM-DD"):
-            call_command("post_due_instalments", "--on", "27/05/2026")
-
-    def test_fails_when_an_instalment_could_not_be_posted(self, holder, stream, navigator, capsys):
-        create(holder, stream, navigator)
-        period_close(closed_through=date(2026, 4, 30), closed_by="finance")
-
-        with pytest.raises(CommandError, match="1 instalments could not be posted"):
-            call_command("post_due_instalments", "--on", "2026-05-27")
-
-        assert "closed" in capsys.readouterr().err
 
 
 @pytest.mark.postgres

@@ -212,7 +212,9 @@ class TestVisibilityRegistry:
         assert not access.may(officer, "people.view_budgetholder", holder)
 
     def test_people_registers_its_own_rules(self):
-        assert access.visibility_rule_names(BudgetHolder) == [
+        # Higher apps (plans) register theirs too; people's own are exactly these.
+        names = access.visibility_rule_names(BudgetHolder)
+        assert [name for name in names if name.startswith("people.")] == [
             "people.caseload",
             "people.finance_and_admin",
             "people.representative",

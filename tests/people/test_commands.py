@@ -84,6 +84,11 @@ class TestSeedDemo:
             "officer-atw",
             "finance",
             "admin",
+            # The other agencies' officers, made with the demo plans (plans/demo.py).
+            "officer-ilf",
+            "officer-wch",
+            "officer-dfg",
+            "officer-sp",
         }
         assert all(user.check_password(demo.DEMO_PASSWORD) for user in users.values())
         holder = BudgetHolder.objects.get(user=users["holder"])
@@ -112,7 +117,17 @@ class TestSeedDemo:
                 "user__username", flat=True
             )
         )
-        assert with_device == {"navigator", "officer-asc", "officer-atw", "finance", "admin"}
+        assert with_device == {
+            "navigator",
+            "officer-asc",
+            "officer-atw",
+            "officer-ilf",
+            "officer-wch",
+            "officer-dfg",
+            "officer-sp",
+            "finance",
+            "admin",
+        }
 
     def test_running_twice_changes_nothing(self):
         run("seed_demo")

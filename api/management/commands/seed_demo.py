@@ -5,18 +5,21 @@ from django.utils import timezone
 
 from budgets import demo as budgets_demo
 from people import demo
+from plans import demo as plans_demo
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo data (sign-ins, agencies, providers, funding streams and their rate catalogues). "
-        "Running it again changes nothing."
+        "Create the demo data (sign-ins, agencies, providers, funding streams and their rate catalogues, "
+        "support plans with their personal budgets, and the instalments due by today). Running it again "
+        "changes nothing."
     )
 
     def handle(self, *args, **options) -> None:
         users = demo.seed_people()
         streams = budgets_demo.seed_streams()
-        budgets_demo.seed_personal_budgets(created_by=users["navigator"], on=timezone.localdate())
+        users |= demo.seed_users(plans_demo.OFFICERS)
+        plans = plans_demo.seed_plans(on=timezone.localdate())
         self.stdout.write("Demo data is ready. Sign in at /sign-in/ as any of these, all with the password")
         self.stdout.write(f"  {demo.DEMO_PASSWORD}   (demo only: never use it for real people's data)")
         self.stdout.write("")
@@ -33,6 +36,14 @@ class Command(BaseCommand):
         for stream in streams:
             self.stdout.write(f"  {stream.code:<5} {stream.name}, {stream.agency.name}")
         self.stdout.write("")
-        self.stdout.write("Personal budgets for 2026/27 (instalments due by today are posted to the ledger):")
-        for username in budgets_demo.DEMO_PACKAGES:
-            self.stdout.write(f"  {username}: {budgets_demo.demo_budget_summary(username=username)}")
+        self.stdout.write("Support plans for 2026/27, approved by every agency that funds them, with the")
+        self.stdout.write("personal budgets they made and the providers engaged for their support items:")
+        for spec in plans_demo.PLANS:
+            for line in plans_demo.demo_plan_summary(username=spec.username):
+                self.stdout.write(f"  {line}")
+        posting = plans.instalments.posting
+        self.stdout.write("")
+        self.stdout.write(
+            f"Instalments due by {posting.on.isoformat()}: {posting.posted} posted to the ledger now "
+            f"({plans.instalments.entries_recorded} told on the timelines); {len(posting.failed)} failed."
+        )
