@@ -10,26 +10,20 @@ version that supersedes the old one (kept), and its instalment schedule replaces
 instalments; what was already posted to the ledger stays posted.
 """
 
-import secrets
-
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _public_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+from people.models import new_public_id
 
 
 def new_personal_budget_id() -> str:
-    return _public_id("pb")
+    return new_public_id("pb")
 
 
 def new_instalment_id() -> str:
-    return _public_id("ins")
+    return new_public_id("ins")
 
 
 class PolicySector(models.TextChoices):

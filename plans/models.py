@@ -20,48 +20,41 @@ The timeline (`TimelineEntry`) is append-only: entries are facts written explici
 caused them; a correction is a new entry.
 """
 
-import secrets
-
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ledger.models import AppendOnlyModel
-
-_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _public_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+from people.models import new_public_id
 
 
 def new_plan_id() -> str:
-    return _public_id("pln")
+    return new_public_id("pln")
 
 
 def new_plan_version_id() -> str:
-    return _public_id("plv")
+    return new_public_id("plv")
 
 
 def new_outcome_id() -> str:
-    return _public_id("out")
+    return new_public_id("out")
 
 
 def new_informal_support_id() -> str:
-    return _public_id("inf")
+    return new_public_id("inf")
 
 
 def new_support_item_id() -> str:
-    return _public_id("si")
+    return new_public_id("si")
 
 
 def new_review_id() -> str:
-    return _public_id("rev")
+    return new_public_id("rev")
 
 
 def new_timeline_entry_id() -> str:
-    return _public_id("tle")
+    return new_public_id("tle")
 
 
 class SupportPlan(models.Model):
