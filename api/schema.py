@@ -17,6 +17,19 @@ class PersonalTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+class ProviderKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.ProviderKeyAuthentication"
+    name = "providerKey"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A care provider's API key, for its own systems: `Authorization: Bearer <key>`. "
+            "Each key is rate limited; a 429 answer says in Retry-After how many seconds to wait.",
+        }
+
+
 class VerifiedSessionScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.VerifiedSessionAuthentication"
     name = "session"

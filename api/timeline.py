@@ -20,7 +20,7 @@ null), so that a reader of an old note knows it was corrected.
 A person the caller may not see, or whose timeline is not theirs to read (a provider, even one engaged by
 the person), answers 404, as if there were nobody there. A person whose timeline the caller reads but may not
 write to in that way answers 403 (an agency officer sending a message). Both POSTs accept an
-`Idempotency-Key` header (api.md). Errors are problem details.
+`Idempotency-Key` header (api.md), as every POST does (api/idempotency.py). Errors are problem details.
 """
 
 import datetime
@@ -150,16 +150,6 @@ def _problem(description: str) -> OpenApiResponse:
 _PERSON = OpenApiParameter(
     "per", OpenApiTypes.STR, OpenApiParameter.PATH, description="The person's id (per_...)."
 )
-_IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "Makes a retry safe: the same key with the same body within 24 hours answers the first response "
-        "again and writes nothing; with a different body, 422 idempotency_key_reused."
-    ),
-)
 _WRITE_RESPONSES = {
     400: _problem("The request is malformed: not JSON, text missing or not a string."),
     401: _problem("No or bad credentials."),
@@ -217,7 +207,7 @@ class NoteView(APIView):
     @extend_schema(
         operation_id="people_notes_create",
         summary="Write a note on a person's timeline",
-        parameters=[_PERSON, _IDEMPOTENCY_KEY],
+        parameters=[_PERSON],
         request=NoteInputSerializer,
         responses={
             201: TimelineEntrySerializer,
@@ -234,7 +224,6 @@ class NoteView(APIView):
             author=request.user,
             text=data.validated_data["text"],
             shared=data.validated_data["shared"],
-            idempotency_key=request.headers.get("Idempotency-Key"),
         )
         return _created(holder, request.user, entry)
 
@@ -245,7 +234,7 @@ class MessageView(APIView):
     @extend_schema(
         operation_id="people_messages_create",
         summary="Send a message on a person's timeline",
-        parameters=[_PERSON, _IDEMPOTENCY_KEY],
+        parameters=[_PERSON],
         request=MessageInputSerializer,
         responses={
             201: TimelineEntrySerializer,
@@ -261,7 +250,6 @@ class MessageView(APIView):
             budget_holder=holder,
             sender=request.user,
             text=data.validated_data["text"],
-            idempotency_key=request.headers.get("Idempotency-Key"),
         )
         return _created(holder, request.user, entry)
 

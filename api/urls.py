@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from api import cash_equivalents, plans, views
+from api.idempotency import idempotent_routes
 from api.streams import StreamListView, StreamServicesView
 from api.timeline import MessageView, NoteView, TimelineView
 
@@ -81,3 +82,6 @@ urlpatterns = [
     path("v1/people/<str:per>/notes/", NoteView.as_view(), name="person-notes"),
     path("v1/people/<str:per>/messages/", MessageView.as_view(), name="person-messages"),
 ]
+
+# Every POST honours Idempotency-Key (api.md): keep this the last line, so that no route is left out.
+urlpatterns = idempotent_routes(urlpatterns)

@@ -2,6 +2,7 @@
 environment (12-factor). See README.md, "Configuration", for every variable."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -206,11 +207,28 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 
 OTP_TOTP_ISSUER = "Purse"
 
+# The cache holds the API's rate-limit counts: per process in memory, or shared by every process in Redis.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "purse"}
+}
+
+# Requests a minute (or /second, /hour, /day) allowed to each provider API key.
+PROVIDER_API_RATE = os.environ.get("PROVIDER_API_RATE") or "120/minute"
+if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", PROVIDER_API_RATE):
+    raise ImproperlyConfigured(f"PROVIDER_API_RATE must read like 120/minute, not {PROVIDER_API_RATE!r}.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.PersonalTokenAuthentication",
+        "api.authentication.ProviderKeyAuthentication",
         "api.authentication.VerifiedSessionAuthentication",
     ],
+    # Each provider API key's own allowance; other callers are not limited here.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ProviderKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"provider_key": PROVIDER_API_RATE},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

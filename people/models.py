@@ -1,5 +1,5 @@
 """Users and their roles, organisations (agencies and providers), budget holders, representatives' grants,
-personal API tokens and the append-only audit trail of changes to any of them.
+personal API tokens, providers' API keys and the append-only audit trail of changes to any of them.
 
 Rules that need other rows (an agency officer's organisation must be an agency, a budget holder's navigator
 must be a navigator, one active grant per representative and budget holder) are checked by the services in
@@ -39,6 +39,10 @@ def new_representative_id() -> str:
 
 def new_personal_token_id() -> str:
     return new_public_id("tok")
+
+
+def new_provider_api_key_id() -> str:
+    return new_public_id("key")
 
 
 def new_audit_event_id() -> str:
@@ -318,6 +322,67 @@ class PersonalToken(models.Model):
         return self.revoked_at is None
 
 
+class ProviderApiKeyQuerySet(models.QuerySet):
+    def active(self) -> "ProviderApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ProviderApiKey(models.Model):
+    """A provider's API key for its own systems. Only the SHA-256 of the key is kept; it is shown once.
+
+    A key signs in as the provider's service account (`service_user`: a provider user of that provider with
+    no usable password, made with the first key), so every rule for provider users applies to it unchanged.
+    """
+
+    public_id = models.CharField(max_length=24, unique=True, default=new_provider_api_key_id, editable=False)
+    provider = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        limit_choices_to={"kind": OrganisationKind.PROVIDER},
+    )
+    service_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="provider_api_keys",
+        help_text="The provider's service account: whom a request with this key acts as.",
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Public part of the key, to look it up.")
+    key_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the whole key, in hex.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ProviderApiKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="provider_api_key_revoker_only_when_revoked",
+                condition=Q(revoked_at__isnull=False) | Q(revoked_by__isnull=True),
+            ),
+            models.CheckConstraint(
+                name="provider_api_key_revoked_after_created",
+                condition=Q(revoked_at__isnull=True) | Q(revoked_at__gte=models.F("created_at")),
+            ),
+        ]
+        indexes = [models.Index(fields=["provider", "created_at"], name="provider_api_key_by_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
 class AuditAction(models.TextChoices):
     """The audit actions people's services write. Other apps write their own action strings."""
 
@@ -330,6 +395,8 @@ class AuditAction(models.TextChoices):
     REPRESENTATIVE_REVOKED = "representative.revoked", "Representative revoked"
     TOKEN_ISSUED = "personal_token.issued", "Personal token issued"
     TOKEN_REVOKED = "personal_token.revoked", "Personal token revoked"
+    PROVIDER_API_KEY_ISSUED = "provider_api_key.issued", "Provider API key issued"
+    PROVIDER_API_KEY_REVOKED = "provider_api_key.revoked", "Provider API key revoked"
     SECOND_FACTOR_ENROLLED = "second_factor.enrolled", "Authenticator app set up"
     SECOND_FACTOR_VERIFIED = "second_factor.verified", "Second factor passed"
     SECOND_FACTOR_FAILED = "second_factor.failed", "Wrong second-factor code"

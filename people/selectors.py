@@ -4,7 +4,15 @@ from django.db.models import QuerySet
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from people.models import AuditEvent, BudgetHolder, Organisation, PersonalToken, Representative, User
+from people.models import (
+    AuditEvent,
+    BudgetHolder,
+    Organisation,
+    PersonalToken,
+    ProviderApiKey,
+    Representative,
+    User,
+)
 
 
 def user_get_by_username(*, username: str) -> User | None:
@@ -55,6 +63,15 @@ def personal_tokens_for_user(*, user: User) -> QuerySet[PersonalToken]:
 
 def personal_token_get_for_user(*, user: User, public_id: str) -> PersonalToken | None:
     return PersonalToken.objects.filter(user=user, public_id=public_id).first()
+
+
+def provider_api_keys_for_provider(*, provider: Organisation) -> QuerySet[ProviderApiKey]:
+    """The provider's API keys, newest first, revoked ones included (so its users see what was revoked)."""
+    return ProviderApiKey.objects.filter(provider=provider).order_by("-created_at", "-pk")
+
+
+def provider_api_key_get_for_provider(*, provider: Organisation, public_id: str) -> ProviderApiKey | None:
+    return ProviderApiKey.objects.filter(provider=provider, public_id=public_id).first()
 
 
 def audit_events_for_object(*, object_type: str, object_id: str) -> QuerySet[AuditEvent]:

@@ -28,6 +28,7 @@ from people.models import (
     Organisation,
     OrganisationKind,
     PersonalToken,
+    ProviderApiKey,
     Representative,
     RepresentativePower,
     Role,
@@ -74,6 +75,23 @@ class NotAllowedToGrant(DomainError):
 class PersonalTokenAlreadyRevoked(DomainError):
     code = "token_already_revoked"
     message = "This token has already been revoked."
+    http_status = 409
+
+
+class NotAProvider(DomainError):
+    code = "not_a_provider"
+    message = "API keys are issued to care providers only."
+
+
+class ProviderServiceUsernameTaken(DomainError):
+    code = "provider_service_username_taken"
+    message = "The username for this provider's API account is already someone else's."
+    http_status = 409
+
+
+class ProviderApiKeyAlreadyRevoked(DomainError):
+    code = "api_key_already_revoked"
+    message = "This API key has already been revoked."
     http_status = 409
 
 
@@ -375,29 +393,52 @@ def representative_revoke(*, representative: Representative, revoked_by: User | 
     return representative
 
 
-# Personal API tokens -----------------------------------------------------------------------------------
+# Secrets shown once: personal tokens and providers' API keys ------------------------------------------
 
-# A token reads `pat_<prefix>_<secret>`: the prefix finds the row, the SHA-256 of the whole token proves it.
-_TOKEN_PREFIX_BYTES = 5
-_TOKEN_SECRET_BYTES = 32
-_TOKEN_PATTERN = re.compile(r"\Apat_(?P<prefix>[0-9a-f]{10})_[A-Za-z0-9_-]{43}\Z")
+# A secret reads `<scheme>_<prefix>_<secret>`: the prefix finds the row, the SHA-256 of the whole secret
+# proves it. Only the prefix and the hash are stored.
+_SECRET_PREFIX_BYTES = 5
+_SECRET_BYTES = 32
+_SECRET_TAIL = r"_(?P<prefix>[0-9a-f]{10})_[A-Za-z0-9_-]{43}\Z"
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def _token_hash(raw: str) -> str:
+def _secret_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("ascii")).hexdigest()
+
+
+def _secret_new(*, scheme: str, model: type[models.Model]) -> tuple[str, str]:
+    """A fresh `(prefix, raw)` for `model`, whose prefix no row of `model` has yet."""
+    while True:
+        prefix = secrets.token_hex(_SECRET_PREFIX_BYTES)
+        if not model._default_manager.filter(prefix=prefix).exists():
+            break
+    return prefix, f"{scheme}_{prefix}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+
+
+def _secret_matches(*, stored_hash: str, raw: str) -> bool:
+    return hmac.compare_digest(stored_hash, _secret_hash(raw))
+
+
+def _last_used_note(*, row: PersonalToken | ProviderApiKey) -> None:
+    """Note that `row` was used now, at most once a minute."""
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_RESOLUTION:
+        # One cheap UPDATE, not a save(): many requests may use the same secret at once.
+        type(row)._default_manager.filter(pk=row.pk).update(last_used_at=now)
+
+
+# Personal API tokens -----------------------------------------------------------------------------------
+
+_TOKEN_PATTERN = re.compile(r"\Apat" + _SECRET_TAIL)
 
 
 @transaction.atomic
 def personal_token_issue(*, user: User, name: str, issued_by: User | None) -> tuple[PersonalToken, str]:
     """Issue a personal API token for `user`. Returns the row and the raw token, which is never stored."""
-    while True:
-        prefix = secrets.token_hex(_TOKEN_PREFIX_BYTES)
-        if not PersonalToken.objects.filter(prefix=prefix).exists():
-            break
-    raw = f"pat_{prefix}_{secrets.token_urlsafe(_TOKEN_SECRET_BYTES)}"
+    prefix, raw = _secret_new(scheme="pat", model=PersonalToken)
     token = PersonalToken.objects.create(
-        user=user, name=name.strip(), prefix=prefix, token_hash=_token_hash(raw), issued_by=issued_by
+        user=user, name=name.strip(), prefix=prefix, token_hash=_secret_hash(raw), issued_by=issued_by
     )
     audit_event_record(
         actor=issued_by,
@@ -441,15 +482,119 @@ def personal_token_authenticate(*, raw: str) -> User | None:
     )
     if token is None:
         return None
-    if not hmac.compare_digest(token.token_hash, _token_hash(raw)):
+    if not _secret_matches(stored_hash=token.token_hash, raw=raw):
         return None
     if not token.user.is_active:
         return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= _LAST_USED_RESOLUTION:
-        # One cheap UPDATE, not a save(): many requests may use the same token at once.
-        PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    _last_used_note(row=token)
     return token.user
+
+
+# Providers' API keys ------------------------------------------------------------------------------------
+
+_PROVIDER_KEY_SCHEME = "pk_live"
+_PROVIDER_KEY_PATTERN = re.compile(r"\Apk_live" + _SECRET_TAIL)
+
+
+def provider_service_username(*, provider: Organisation) -> str:
+    """The username of the provider's service account, whom its API keys act as."""
+    return f"{provider.slug}-api"
+
+
+def _provider_service_user(*, provider: Organisation, issued_by: User | None) -> User:
+    # The account the provider's earlier keys use; else a new provider user with no usable password.
+    existing = (
+        ProviderApiKey.objects.filter(provider=provider).select_related("service_user").order_by("pk").first()
+    )
+    if existing is not None:
+        return existing.service_user
+    username = provider_service_username(provider=provider)
+    if User.objects.filter(username=username).exists():
+        raise ProviderServiceUsernameTaken()
+    return user_create(
+        username=username,
+        password=None,
+        role=Role.PROVIDER_USER,
+        first_name=provider.name[:120],
+        last_name="(API)",
+        organisation=provider,
+        created_by=issued_by,
+    )
+
+
+@transaction.atomic
+def provider_api_key_issue(
+    *, provider: Organisation, name: str, issued_by: User | None
+) -> tuple[ProviderApiKey, str]:
+    """Issue an API key for `provider`'s systems. Returns the row and the raw key, which is never stored.
+
+    The key acts as the provider's service account, made with its first key.
+    Raises NotAProvider, ProviderServiceUsernameTaken.
+    """
+    if not provider.is_provider:
+        raise NotAProvider()
+    # Lock the provider so that two first keys issued at once make one service account between them.
+    Organisation.objects.select_for_update().get(pk=provider.pk)
+    service_user = _provider_service_user(provider=provider, issued_by=issued_by)
+    prefix, raw = _secret_new(scheme=_PROVIDER_KEY_SCHEME, model=ProviderApiKey)
+    key = ProviderApiKey.objects.create(
+        provider=provider,
+        service_user=service_user,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_secret_hash(raw),
+        created_by=issued_by,
+    )
+    audit_event_record(
+        actor=issued_by,
+        action=AuditAction.PROVIDER_API_KEY_ISSUED,
+        obj=key,
+        detail={"provider": provider.public_id, "name": key.name, "prefix": prefix},
+    )
+    return key, raw
+
+
+@transaction.atomic
+def provider_api_key_revoke(*, key: ProviderApiKey, revoked_by: User | None) -> ProviderApiKey:
+    """Revoke a provider's API key at once: from now on it is refused.
+
+    Raises ProviderApiKeyAlreadyRevoked.
+    """
+    key = ProviderApiKey.objects.select_for_update(of=("self",)).select_related("provider").get(pk=key.pk)
+    if key.revoked_at is not None:
+        raise ProviderApiKeyAlreadyRevoked()
+    key.revoked_at = timezone.now()
+    key.revoked_by = revoked_by
+    key.save(update_fields=["revoked_at", "revoked_by"])
+    audit_event_record(
+        actor=revoked_by,
+        action=AuditAction.PROVIDER_API_KEY_REVOKED,
+        obj=key,
+        detail={"provider": key.provider.public_id, "name": key.name, "prefix": key.prefix},
+    )
+    return key
+
+
+def provider_api_key_authenticate(*, raw: str) -> tuple[User, ProviderApiKey] | None:
+    """The service account and live key that `raw` is, or None. Notes when it was used, at most once a minute.
+
+    Refused when revoked, and when the service account is deactivated or no longer a user of the provider.
+    """
+    match = _PROVIDER_KEY_PATTERN.match(raw or "")
+    if match is None:
+        return None
+    key = (
+        ProviderApiKey.objects.select_related("service_user__organisation", "provider")
+        .filter(prefix=match["prefix"], revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not _secret_matches(stored_hash=key.key_hash, raw=raw):
+        return None
+    user = key.service_user
+    if not user.is_active or user.role != Role.PROVIDER_USER or user.organisation_id != key.provider_id:
+        return None
+    _last_used_note(row=key)
+    return user, key
 
 
 # Second factor (django-otp) ----------------------------------------------------------------------------

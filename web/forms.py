@@ -104,3 +104,24 @@ class PersonalTokenIssueForm(GovukErrorClassMixin, forms.Form):
         if not name:
             raise forms.ValidationError("Enter a name for the token", code="required")
         return name
+
+
+class ProviderApiKeyIssueForm(GovukErrorClassMixin, forms.Form):
+    name = forms.CharField(
+        label="Name",
+        help_text=(
+            "Which of your systems will use the key, so you can tell your keys apart. For example: rota."
+        ),
+        max_length=100,
+        error_messages={
+            "required": "Enter a name for the key",
+            "max_length": "Name must be 100 characters or fewer",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "govuk-input"}),
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Enter a name for the key", code="required")
+        return name

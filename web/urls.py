@@ -17,4 +17,8 @@ urlpatterns = [
     path("sign-in/set-up-authenticator/", views.SecondFactorSetupView.as_view(), name="second-factor-setup"),
     path("settings/tokens/", views.TokenListView.as_view(), name="tokens"),
     path("settings/tokens/<str:public_id>/revoke/", views.TokenRevokeView.as_view(), name="token-revoke"),
+    path("settings/api-keys/", views.ApiKeyListView.as_view(), name="api-keys"),
+    path(
+        "settings/api-keys/<str:public_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"
+    ),
 ]

@@ -8,6 +8,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +20,14 @@ from django.views.generic import TemplateView
 
 from ledger.errors import DomainError
 from people import access, selectors, services
-from web.forms import BackupCodeForm, OneTimeCodeForm, PersonalTokenIssueForm, SignInForm
+from people.models import Role
+from web.forms import (
+    BackupCodeForm,
+    OneTimeCodeForm,
+    PersonalTokenIssueForm,
+    ProviderApiKeyIssueForm,
+    SignInForm,
+)
 from web.middleware import second_factor_url
 
 
@@ -231,3 +239,76 @@ class TokenRevokeView(LoginRequiredMixin, View):
                 request, f"You revoked the token {token.name}. Anything using it will be refused."
             )
         return HttpResponseRedirect(reverse("web:tokens"))
+
+
+@method_decorator(never_cache, name="dispatch")
+class ApiKeyView(LoginRequiredMixin, View):
+    """Base of the API key pages: only for the users of a care provider, for their provider's keys."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not (
+            user.role == Role.PROVIDER_USER
+            and access.may(user, "people.change_organisation", user.organisation)
+        ):
+            raise PermissionDenied("Only a care provider's users manage its API keys.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ApiKeyListView(ApiKeyView):
+    """Your provider's API keys: list them, issue one (shown once)."""
+
+    def _render(self, request: HttpRequest, form: ProviderApiKeyIssueForm, status: int = 200) -> HttpResponse:
+        provider = request.user.organisation
+        keys = selectors.provider_api_keys_for_provider(provider=provider)
+        context = {"form": form, "keys": keys, "provider": provider}
+        return render(request, "web/api_keys.html", context, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, ProviderApiKeyIssueForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ProviderApiKeyIssueForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form)
+        try:
+            key, raw = services.provider_api_key_issue(
+                provider=request.user.organisation, name=form.cleaned_data["name"], issued_by=request.user
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+            return self._render(request, form, status=409)
+        # The raw key is in this answer only (never_cache): it is stored nowhere but as a hash.
+        return render(request, "web/api_keys_issued.html", {"key": key, "raw_key": raw})
+
+
+class ApiKeyRevokeView(ApiKeyView):
+    """Revoke one of your provider's API keys, after a confirmation step."""
+
+    def _key(self, request: HttpRequest, public_id: str):
+        key = selectors.provider_api_key_get_for_provider(
+            provider=request.user.organisation, public_id=public_id
+        )
+        # Another provider's key, or none at all: the same "not found".
+        if key is None:
+            raise Http404("No such API key.")
+        return key
+
+    def get(self, request: HttpRequest, public_id: str) -> HttpResponse:
+        key = self._key(request, public_id)
+        if not key.is_active:
+            messages.info(request, f"The API key {key.name} was already revoked.")
+            return HttpResponseRedirect(reverse("web:api-keys"))
+        return render(request, "web/api_keys_revoke.html", {"key": key})
+
+    def post(self, request: HttpRequest, public_id: str) -> HttpResponse:
+        key = self._key(request, public_id)
+        try:
+            services.provider_api_key_revoke(key=key, revoked_by=request.user)
+        except services.ProviderApiKeyAlreadyRevoked:
+            messages.info(request, f"The API key {key.name} was already revoked.")
+        else:
+            messages.success(
+                request, f"You revoked the API key {key.name}. Any system using it will be refused."
+            )
+        return HttpResponseRedirect(reverse("web:api-keys"))
