@@ -17,12 +17,10 @@ lines trimmed). `for_person` addresses the budget holder as "you" (a representat
 timeline as theirs); `for_staff` names who wrote and in what role.
 
 Each service is one database transaction and locks the budget holder's row first, so that writes to one
-person's timeline are serialised. An optional `idempotency_key` (api.md, "Idempotency") makes a retry safe:
-the same key from the same author for the same person within 24 hours returns the first entry again when
-the request is the same, and is refused (`idempotency_key_reused`) when it differs.
+person's timeline are serialised (and a note is not corrected twice at once). Retrying a request safely is
+the API's job: every POST takes an `Idempotency-Key` header (api/idempotency.py).
 """
 
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -37,8 +35,6 @@ from plans.wording import date_display
 KIND_MESSAGE = "message"
 KIND_NOTE = "note"
 TEXT_MAX_LENGTH = 5_000
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 class _TextError(DomainError):
@@ -97,17 +93,6 @@ class NoteAlreadyCorrected(DomainError):
     code = "note_already_corrected"
     message = "This note has already been corrected; correct the newest correction instead."
     http_status = 409
-
-
-class InvalidIdempotencyKey(DomainError):
-    code = "invalid_idempotency_key"
-    message = f"An idempotency key is a non-empty string of at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."
-    http_status = 400
-
-
-class IdempotencyKeyReused(DomainError):
-    code = "idempotency_key_reused"
-    message = "That idempotency key was already used for a different request."
 
 
 # Who may write ----------------------------------------------------------------------------------------
@@ -186,54 +171,6 @@ def _clean_text(text: Any) -> str:
     return cleaned
 
 
-def _check_key(idempotency_key: str | None) -> None:
-    if idempotency_key is None:
-        return
-    if (
-        not isinstance(idempotency_key, str)
-        or not idempotency_key.strip()
-        or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH
-    ):
-        raise InvalidIdempotencyKey()
-
-
-def _replayed(
-    *,
-    budget_holder: BudgetHolder,
-    actor: User,
-    kind: str,
-    idempotency_key: str | None,
-    request: dict[str, Any],
-) -> TimelineEntry | None:
-    """The entry an earlier request with this key made, if the request is the same; raises
-    IdempotencyKeyReused when it differs. Bounded: one person's entries by one author in 24 hours."""
-    if idempotency_key is None:
-        return None
-    earlier = (
-        TimelineEntry.objects.filter(
-            budget_holder_id=budget_holder.pk,
-            actor_id=actor.pk,
-            kind=kind,
-            at__gte=timezone.now() - IDEMPOTENCY_WINDOW,
-            detail__idempotency_key=idempotency_key,
-        )
-        .order_by("at", "id")
-        .first()
-    )
-    if earlier is None:
-        return None
-    if earlier.detail.get("request") != request:
-        raise IdempotencyKeyReused(
-            "That idempotency key was already used, in the last 24 hours, for a different request. Use a new "
-            "key for a new request."
-        )
-    return earlier
-
-
-def _detail(idempotency_key: str | None, request: dict[str, Any]) -> dict[str, Any]:
-    return {"idempotency_key": idempotency_key, "request": request} if idempotency_key is not None else {}
-
-
 def _lock(budget_holder: BudgetHolder) -> BudgetHolder:
     return BudgetHolder.objects.select_for_update().get(pk=budget_holder.pk)
 
@@ -248,24 +185,15 @@ def note_add(
     author: User,
     text: str,
     shared: bool,
-    idempotency_key: str | None = None,
 ) -> TimelineEntry:
     """Write a note on the person's timeline: `shared` with the person, or staff only.
 
-    Raises NoteNotAllowed (403), TextRequired, TextTooLong, TextNotStorable, InvalidIdempotencyKey and
-    IdempotencyKeyReused.
+    Raises NoteNotAllowed (403), TextRequired, TextTooLong and TextNotStorable.
     """
     holder = _lock(budget_holder)
     if not note_author_allowed(user=author, budget_holder=holder):
         raise NoteNotAllowed()
     body = _clean_text(text)
-    _check_key(idempotency_key)
-    request = {"text": body, "shared": bool(shared)}
-    earlier = _replayed(
-        budget_holder=holder, actor=author, kind=KIND_NOTE, idempotency_key=idempotency_key, request=request
-    )
-    if earlier is not None:
-        return earlier
     if shared:
         for_person = f"Note from {_author_for_person(author)}"
         for_staff = f"Note by {_author_for_staff(author)}, shared with {holder.full_name}"
@@ -280,7 +208,6 @@ def note_add(
         actor=author,
         visibility=TimelineVisibility.SHARED if shared else TimelineVisibility.STAFF,
         body=body,
-        detail=_detail(idempotency_key, request),
     )
 
 
@@ -290,28 +217,15 @@ def message_send(
     budget_holder: BudgetHolder,
     sender: User,
     text: str,
-    idempotency_key: str | None = None,
 ) -> TimelineEntry:
     """Send a message on the person's timeline, between the person (or a representative) and their navigator.
 
-    Raises MessageNotAllowed (403), TextRequired, TextTooLong, TextNotStorable, InvalidIdempotencyKey and
-    IdempotencyKeyReused.
+    Raises MessageNotAllowed (403), TextRequired, TextTooLong and TextNotStorable.
     """
     holder = _lock(budget_holder)
     if not message_sender_allowed(user=sender, budget_holder=holder):
         raise MessageNotAllowed()
     body = _clean_text(text)
-    _check_key(idempotency_key)
-    request = {"text": body}
-    earlier = _replayed(
-        budget_holder=holder,
-        actor=sender,
-        kind=KIND_MESSAGE,
-        idempotency_key=idempotency_key,
-        request=request,
-    )
-    if earlier is not None:
-        return earlier
     if holder.user_id is not None and holder.user_id == sender.pk:
         navigator = holder.navigator
         for_person = f"You wrote to {_name(navigator)}, your navigator" if navigator else "You sent a message"
@@ -330,7 +244,6 @@ def message_send(
         actor=sender,
         visibility=TimelineVisibility.SHARED,
         body=body,
-        detail=_detail(idempotency_key, request),
     )
 
 
@@ -340,12 +253,11 @@ def note_correct(
     entry: TimelineEntry,
     author: User,
     text: str,
-    idempotency_key: str | None = None,
 ) -> TimelineEntry:
     """Correct a note with a new entry that `corrects` it (same visibility); the note is left as it is.
 
-    Raises NotANote, CorrectionNotAllowed (403), NoteAlreadyCorrected (409), TextRequired, TextTooLong,
-    TextNotStorable, InvalidIdempotencyKey and IdempotencyKeyReused.
+    Raises NotANote, CorrectionNotAllowed (403), NoteAlreadyCorrected (409), TextRequired, TextTooLong and
+    TextNotStorable.
     """
     holder = _lock(entry.budget_holder)
     note = TimelineEntry.objects.get(pk=entry.pk)
@@ -354,13 +266,6 @@ def note_correct(
     if note.actor_id != author.pk or not note_author_allowed(user=author, budget_holder=holder):
         raise CorrectionNotAllowed()
     body = _clean_text(text)
-    _check_key(idempotency_key)
-    request = {"text": body, "corrects": note.public_id}
-    earlier = _replayed(
-        budget_holder=holder, actor=author, kind=KIND_NOTE, idempotency_key=idempotency_key, request=request
-    )
-    if earlier is not None:
-        return earlier
     newer = note.corrections.order_by("at", "id").values_list("public_id", flat=True).first()
     if newer is not None:
         raise NoteAlreadyCorrected(
@@ -377,6 +282,5 @@ def note_correct(
         actor=author,
         visibility=note.visibility,
         body=body,
-        detail=_detail(idempotency_key, request),
         corrects=note,
     )

@@ -1,7 +1,5 @@
 """Notes and messages on a person's timeline: who may write, what each side reads, corrections, errors."""
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
@@ -13,8 +11,6 @@ from plans.selectors.timeline import timeline_for_person
 from plans.services.messages import (
     TEXT_MAX_LENGTH,
     CorrectionNotAllowed,
-    IdempotencyKeyReused,
-    InvalidIdempotencyKey,
     MessageNotAllowed,
     NotANote,
     NoteAlreadyCorrected,
@@ -269,52 +265,3 @@ class TestAppendOnlyOnPostgres:
             ):
                 cursor.execute(sql, [note.pk])
         assert TimelineEntry.objects.get(pk=note.pk).body == "x"
-
-
-class TestIdempotency:
-    def test_the_same_key_and_request_returns_the_first_entry(self, world):
-        first = message_send(
-            budget_holder=world.holder, sender=world.users["holder"], text="Hi", idempotency_key="k1"
-        )
-        again = message_send(
-            budget_holder=world.holder, sender=world.users["holder"], text="Hi", idempotency_key="k1"
-        )
-        assert again.pk == first.pk
-        assert (
-            TimelineEntry.objects.filter(kind="message", actor=world.users["holder"]).count() == 2
-        )  # +world's
-
-    def test_the_same_key_with_a_different_request_is_refused(self, world):
-        navigator = world.users["navigator"]
-        note_add(budget_holder=world.holder, author=navigator, text="Hi", shared=False, idempotency_key="k2")
-        with pytest.raises(IdempotencyKeyReused):
-            note_add(
-                budget_holder=world.holder, author=navigator, text="Hi", shared=True, idempotency_key="k2"
-            )
-
-    def test_keys_are_each_authors_own(self, world):
-        first = message_send(
-            budget_holder=world.holder, sender=world.users["holder"], text="Hi", idempotency_key="k"
-        )
-        other = message_send(
-            budget_holder=world.holder, sender=world.users["rep"], text="Hi", idempotency_key="k"
-        )
-        assert other.pk != first.pk
-
-    def test_a_key_older_than_a_day_is_forgotten(self, world, monkeypatch):
-        first = message_send(
-            budget_holder=world.holder, sender=world.users["holder"], text="Hi", idempotency_key="k"
-        )
-        later = timezone.now() + timedelta(hours=25)
-        monkeypatch.setattr(timezone, "now", lambda: later)
-        again = message_send(
-            budget_holder=world.holder, sender=world.users["holder"], text="Hi", idempotency_key="k"
-        )
-        assert again.pk != first.pk
-
-    @pytest.mark.parametrize("key", ["", "   ", "k" * 256])
-    def test_a_key_must_be_usable(self, world, key):
-        with pytest.raises(InvalidIdempotencyKey):
-            message_send(
-                budget_holder=world.holder, sender=world.users["holder"], text="Hi", idempotency_key=key
-            )
