@@ -25,7 +25,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from people import services as people_services
-from people.models import BudgetHolder, Organisation
+from people.models import BudgetHolder
 from plans.models import Outcome, PlanVersion, SupportItem
 from plans.services import versions, workflow
 from tests.people.factories import (
@@ -37,7 +37,7 @@ from tests.people.factories import (
     ProviderUserFactory,
     RepresentativeFactory,
 )
-from tests.plans.factories import PERIOD_END, PERIOD_START, demo_catalogue, officer_of
+from tests.plans.factories import PERIOD_END, PERIOD_START, demo_catalogue, draft_plan, officer_of, provider
 
 CHANGE_ON = date(2026, 10, 1)
 BEFORE_THE_YEAR = date(2026, 3, 16)
@@ -90,10 +90,6 @@ def client_for(user: Any) -> APIClient:
     return client
 
 
-def provider(slug: str) -> Organisation:
-    return Organisation.objects.get(slug=slug)
-
-
 @dataclass
 class World:
     users: dict[str, Any]
@@ -116,53 +112,6 @@ class World:
         return SupportItem.objects.get(version=version, public_id=self.items[name].public_id)
 
 
-def draft_for_alex(alex: BudgetHolder, navigator: Any) -> tuple[PlanVersion, dict, dict]:
-    draft = versions.plan_version_start(
-        budget_holder=alex,
-        starts_on=PERIOD_START,
-        ends_on=PERIOD_END,
-        started_by=navigator,
-        summary="I want my own flat and a job.",
-    )
-    flat = versions.outcome_add(
-        version=draft, in_own_words="Live in my own flat", success_looks_like="My own key", by=navigator
-    )
-    job = versions.outcome_add(version=draft, in_own_words="Get a paid job", by=navigator)
-    versions.informal_support_add(
-        version=draft, outcome=flat, who="My sister Jo", what="Shopping", how_often="Weekly", by=navigator
-    )
-    care = versions.support_item_add(
-        version=draft,
-        by=navigator,
-        service_code="ASC-PC",
-        quantity=Decimal("14"),
-        per="week",
-        outcomes=[flat],
-        split={"cap": {"stream": "ASC", "amount": "250.00", "per": "week"}, "rest": "ILF"},
-        provider=provider("bright-care"),
-        agreed_rate_minor=2450,
-    )
-    work = versions.support_item_add(
-        version=draft,
-        by=navigator,
-        service_code="ATW-SW",
-        quantity=Decimal("6"),
-        per="week",
-        outcomes=[job],
-        provider=provider("able-assist"),
-        agreed_rate_minor=1800,
-    )
-    taxi = versions.support_item_add(
-        version=draft,
-        by=navigator,
-        service_code="ATW-TRAVEL",
-        quantity=Decimal("10"),
-        per="week",
-        outcomes=[job],
-    )
-    return draft, {"flat": flat, "job": job}, {"care": care, "work": work, "taxi": taxi}
-
-
 def build_world() -> World:
     """Build the world of the module docstring (call with the clock before the budget year)."""
     streams = demo_catalogue()
@@ -171,7 +120,7 @@ def build_world() -> World:
     alex = BudgetHolderFactory(navigator=navigator, preferred_name="Alex")
     sam = BudgetHolderFactory(navigator=other_navigator, preferred_name="Sam")
 
-    v1, outcomes, items = draft_for_alex(alex, navigator)
+    v1, outcomes, items = draft_plan(alex, navigator)
     workflow.plan_version_agree(version=v1, agreed_by=alex.user)
     for code in ("ASC", "ILF", "ATW"):
         workflow.plan_stream_approve(version=v1, stream_code=code, approved_by=officers[code])

@@ -14,7 +14,7 @@ from django.db.models import Max
 from budgets.demo import seed_streams
 from budgets.models import FundingStream
 from people.demo import seed_people
-from people.models import User
+from people.models import BudgetHolder, Organisation, User
 from plans.models import (
     InformalSupport,
     Outcome,
@@ -27,6 +27,7 @@ from plans.models import (
     SupportItem,
     SupportPlan,
 )
+from plans.services import versions
 from tests.budgets.factories import FundingStreamFactory
 from tests.people.factories import AgencyOfficerFactory, BudgetHolderFactory
 
@@ -148,3 +149,59 @@ def demo_catalogue() -> dict[str, FundingStream]:
 def officer_of(stream: FundingStream) -> User:
     """An agency officer of the agency that runs `stream`."""
     return AgencyOfficerFactory(organisation=stream.agency)
+
+
+def provider(slug: str) -> Organisation:
+    """A demo provider organisation by its slug (seed_people makes them)."""
+    return Organisation.objects.get(slug=slug)
+
+
+def draft_plan(holder: BudgetHolder, navigator: User) -> tuple[PlanVersion, dict, dict]:
+    """Version 1 for 2026/27 through the real services: personal care split ASC (up to 250.00 a week) and
+    ILF from bright-care, a support worker at work from able-assist, and taxis to work."""
+    draft = versions.plan_version_start(
+        budget_holder=holder,
+        starts_on=PERIOD_START,
+        ends_on=PERIOD_END,
+        started_by=navigator,
+        summary="I want my own flat and a job.",
+    )
+    flat = versions.outcome_add(
+        version=draft, in_own_words="Live in my own flat", success_looks_like="My own key", by=navigator
+    )
+    job = versions.outcome_add(
+        version=draft, in_own_words="Get a paid job", success_looks_like="A contract", by=navigator
+    )
+    versions.informal_support_add(
+        version=draft, outcome=flat, who="My sister Jo", what="Shopping", how_often="Weekly", by=navigator
+    )
+    care = versions.support_item_add(
+        version=draft,
+        by=navigator,
+        service_code="ASC-PC",
+        quantity=Decimal("14"),
+        per="week",
+        outcomes=[flat],
+        split={"cap": {"stream": "ASC", "amount": "250.00", "per": "week"}, "rest": "ILF"},
+        provider=provider("bright-care"),
+        agreed_rate_minor=2450,
+    )
+    work = versions.support_item_add(
+        version=draft,
+        by=navigator,
+        service_code="ATW-SW",
+        quantity=Decimal("6"),
+        per="week",
+        outcomes=[job],
+        provider=provider("able-assist"),
+        agreed_rate_minor=1800,
+    )
+    taxi = versions.support_item_add(
+        version=draft,
+        by=navigator,
+        service_code="ATW-TRAVEL",
+        quantity=Decimal("10"),
+        per="week",
+        outcomes=[job],
+    )
+    return draft, {"flat": flat, "job": job}, {"care": care, "work": work, "taxi": taxi}

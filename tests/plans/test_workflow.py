@@ -27,7 +27,7 @@ from budgets.services.personal_budgets import (
 )
 from ledger.models import AccountType, Side, Transaction
 from ledger.services import PostingSpec, transaction_post
-from people.models import AuditEvent, Organisation
+from people.models import AuditEvent
 from plans.models import PlanVersionStatus, StreamApprovalStatus, TimelineEntry
 from plans.services import versions, workflow
 from plans.services.versions import PlanVersionNotDraft, ReasonRequired
@@ -60,6 +60,7 @@ from tests.plans.factories import (
     PlanVersionFactory,
     SupportItemFactory,
     demo_catalogue,
+    draft_plan,
     officer_of,
 )
 
@@ -100,58 +101,6 @@ def navigator(holder):
 @pytest.fixture
 def officers(streams):
     return {code: officer_of(streams[code]) for code in ("ASC", "ILF", "ATW", "DFG")}
-
-
-def provider(slug):
-    return Organisation.objects.get(slug=slug)
-
-
-def draft_plan(holder, navigator):
-    """Version 1 for 2026/27: personal care split ASC (up to 250.00 a week) and ILF; work support; taxis."""
-    draft = versions.plan_version_start(
-        budget_holder=holder,
-        starts_on=PERIOD_START,
-        ends_on=PERIOD_END,
-        started_by=navigator,
-        summary="I want my own flat and a job.",
-    )
-    flat = versions.outcome_add(version=draft, in_own_words="Live in my own flat", by=navigator)
-    job = versions.outcome_add(
-        version=draft, in_own_words="Get a paid job", success_looks_like="A contract", by=navigator
-    )
-    versions.informal_support_add(
-        version=draft, outcome=flat, who="My sister Jo", what="Shopping", how_often="Weekly", by=navigator
-    )
-    care = versions.support_item_add(
-        version=draft,
-        by=navigator,
-        service_code="ASC-PC",
-        quantity=Decimal("14"),
-        per="week",
-        outcomes=[flat],
-        split={"cap": {"stream": "ASC", "amount": "250.00", "per": "week"}, "rest": "ILF"},
-        provider=provider("bright-care"),
-        agreed_rate_minor=2450,
-    )
-    work = versions.support_item_add(
-        version=draft,
-        by=navigator,
-        service_code="ATW-SW",
-        quantity=Decimal("6"),
-        per="week",
-        outcomes=[job],
-        provider=provider("able-assist"),
-        agreed_rate_minor=1800,
-    )
-    taxi = versions.support_item_add(
-        version=draft,
-        by=navigator,
-        service_code="ATW-TRAVEL",
-        quantity=Decimal("10"),
-        per="week",
-        outcomes=[job],
-    )
-    return draft, {"flat": flat, "job": job}, {"care": care, "work": work, "taxi": taxi}
 
 
 def oracle(start, items):
