@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import cash_equivalents, plans, views
+from api import cash_equivalents, invoicing, plans, views
 from api.idempotency import idempotent_routes
 from api.streams import StreamListView, StreamServicesView
 from api.timeline import MessageView, NoteView, TimelineView
@@ -81,6 +81,24 @@ urlpatterns = [
     path("v1/people/<str:per>/timeline/", TimelineView.as_view(), name="person-timeline"),
     path("v1/people/<str:per>/notes/", NoteView.as_view(), name="person-notes"),
     path("v1/people/<str:per>/messages/", MessageView.as_view(), name="person-messages"),
+    path(
+        "v1/people/<str:per>/auto-approval-rules/",
+        invoicing.AutoApprovalRuleListView.as_view(),
+        name="person-auto-approval-rules",
+    ),
+    path(
+        "v1/auto-approval-rules/<str:aar>/revoke/",
+        invoicing.AutoApprovalRuleRevokeView.as_view(),
+        name="auto-approval-rule-revoke",
+    ),
+    path("v1/engagements/", invoicing.EngagementListView.as_view(), name="engagement-list"),
+    path("v1/invoices/", invoicing.InvoiceListView.as_view(), name="invoice-list"),
+    path("v1/invoices/<str:id>/", invoicing.InvoiceDetailView.as_view(), name="invoice-detail"),
+    path("v1/invoices/<str:id>/approve/", invoicing.InvoiceApproveView.as_view(), name="invoice-approve"),
+    path("v1/invoices/<str:id>/query/", invoicing.InvoiceQueryView.as_view(), name="invoice-query"),
+    path("v1/invoices/<str:id>/reject/", invoicing.InvoiceRejectView.as_view(), name="invoice-reject"),
+    path("v1/invoices/<str:id>/withdraw/", invoicing.InvoiceWithdrawView.as_view(), name="invoice-withdraw"),
+    path("v1/remittances/", invoicing.RemittanceListView.as_view(), name="remittance-list"),
 ]
 
 # Every POST honours Idempotency-Key (api.md): keep this the last line, so that no route is left out.

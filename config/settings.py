@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "ledger",
     "budgets",
     "plans",
+    "invoicing",
     "api",
     "web",
 ]

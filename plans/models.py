@@ -356,3 +356,72 @@ class TimelineEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.kind}"
+
+
+def new_engagement_id() -> str:
+    return new_public_id("eng")
+
+
+class EngagementQuerySet(models.QuerySet):
+    def current(self) -> "EngagementQuerySet":
+        """Engagements still in force: not replaced by a later version's."""
+        return self.filter(replaced_at__isnull=True)
+
+    def covering(self, day) -> "EngagementQuerySet":
+        return self.filter(starts_on__lte=day, ends_on__gte=day)
+
+
+class Engagement(models.Model):
+    """A provider engaged to deliver one support item of a person's active plan, at an agreed rate, between
+    two dates. Made by the plan's activation from each item that names a provider.
+
+    A later version that keeps the item ends this engagement the day before it takes effect (`ends_on` is
+    cut) and makes its own, so the rate on any service date is the rate of the engagement covering it. An
+    engagement that a later version replaces from its first day is marked `replaced_at` and covers nothing.
+    The stream shares are the item's costed amount per stream (its split), the weights that attribute each
+    invoiced amount to the streams that pay for it.
+    """
+
+    public_id = models.CharField(max_length=24, unique=True, default=new_engagement_id, editable=False)
+    budget_holder = models.ForeignKey(
+        "people.BudgetHolder", on_delete=models.PROTECT, related_name="engagements"
+    )
+    provider = models.ForeignKey("people.Organisation", on_delete=models.PROTECT, related_name="engagements")
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="engagements")
+    support_item_public_id = models.CharField(max_length=24)
+    service_code = models.CharField(max_length=32, blank=True)
+    description = models.CharField(max_length=200)
+    unit = models.CharField(max_length=16)
+    currency = models.CharField(max_length=3)
+    agreed_rate_minor = models.BigIntegerField(validators=[MinValueValidator(0)])
+    planned_quantity = models.DecimalField(max_digits=12, decimal_places=2)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    stream_shares = models.JSONField(
+        default=list, help_text='[{"stream": "ASC", "weight": 1250000}, ...]: the item\'s cost per stream.'
+    )
+    outcome_public_ids = models.JSONField(default=list, help_text="The outcomes the item serves (out_...).")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EngagementQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="engagement_ends_after_it_starts", condition=Q(ends_on__gte=F("starts_on"))
+            ),
+            models.CheckConstraint(
+                name="engagement_rate_not_negative", condition=Q(agreed_rate_minor__gte=0)
+            ),
+            models.UniqueConstraint(
+                fields=["version", "support_item_public_id"], name="engagement_once_per_version_item"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "budget_holder"], name="engagement_by_provider"),
+            models.Index(fields=["budget_holder", "support_item_public_id"], name="engagement_by_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.support_item_public_id} ({self.starts_on} to {self.ends_on})"

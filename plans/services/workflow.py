@@ -70,6 +70,7 @@ from plans.models import (
     TimelineVisibility,
 )
 from plans.selectors.plans import plan_version_costing, support_items_ordered
+from plans.services.engagements import engagements_refresh
 from plans.services.timeline import timeline_record
 from plans.services.versions import (
     PlanVersionNotDraft,
@@ -430,6 +431,7 @@ def _activate(version: PlanVersion, *, holder: BudgetHolder, round_number: int, 
         .order_by("stream__code")
     )
     moves = _budgets_move(version, holder=holder, approvals=approvals, replaced=replaced, by=by)
+    engagements_refresh(version=version, costing=_costing(version))
 
     agencies = _names([approval.stream.name for approval in approvals])
     replaced_text = f" It replaces version {previous.number}, which is kept." if previous is not None else ""

@@ -1,0 +1,585 @@
+"""The providers' invoicing API (api.md, "For providers" and "For budget holders"), and auto-approval rules.
+
+* `GET /api/v1/engagements/`: the support items the caller's provider is engaged to deliver (the person's
+  side sees the person's engagements; `?person=` narrows).
+* `POST /api/v1/invoices/`: a provider submits an invoice; every rule of api.md's table is checked at once
+  (`invoicing.services.invoice_submit`). `GET /api/v1/invoices/` (`?status=&person=&issued_after=
+  &issued_before=`), `GET /api/v1/invoices/{id}/`, `POST /api/v1/invoices/{id}/withdraw/` (the provider).
+* `POST /api/v1/invoices/{id}/approve/`, `.../query/` `{"reason"}`, `.../reject/` `{"reason"}`: the person or
+  a representative who may approve; their navigator for an invoice on hold.
+* `GET /api/v1/remittances/`: what was paid to the caller's provider (finance and administrators: all).
+* `GET|POST /api/v1/people/{per}/auto-approval-rules/`, `POST /api/v1/auto-approval-rules/{aar}/revoke/`:
+  the person's standing approvals of a provider's routine invoices.
+
+Whatever the caller may not see answers 404, exactly as what does not exist; what they see but may not do
+answers 403. Every POST honours `Idempotency-Key` (api/idempotency.py).
+"""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.cash_equivalents import CashEquivalentProblemSerializer, DecimalTextField, MoneyTextField
+from api.pagination import CursorPagination
+from invoicing import selectors, services
+from invoicing.access import auto_approval_rules_visible_to
+from invoicing.models import AutoApprovalRule, Invoice, InvoiceStatus, Remittance
+from ledger.errors import DomainError
+from ledger.money import InvalidAmount, UnknownCurrency, money_format, money_parse
+from people.access import budget_holders_visible_to, may
+from people.models import Organisation, OrganisationKind, Role
+from plans.models import Engagement
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, never a number coerced into one (a wrong type is a malformed request)."""
+
+    default_error_messages = {"invalid": "Write this as a JSON string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _money(amount_minor: int, currency: str) -> str:
+    return money_format(amount_minor, currency=currency)
+
+
+def _problem(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=CashEquivalentProblemSerializer, description=description)
+
+
+_INVOICE = OpenApiParameter(
+    "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="An invoice (inv_...)."
+)
+_READ = {401: _problem("No or bad credentials."), 404: _problem("Not found, or not yours to see.")}
+_WRITE = {
+    **_READ,
+    400: _problem("Malformed: bad JSON, wrong types, missing fields."),
+    403: _problem("You see this, but may not do that to it."),
+    409: _problem("The invoice is not in a state that allows it (invalid_invoice_state)."),
+    422: _problem("It breaks a rule; errors lists every problem with a pointer."),
+}
+
+
+# Engagements --------------------------------------------------------------------------------------------
+
+
+class EngagementSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id", help_text="The engagement (eng_...).")
+    support_item = serializers.CharField(source="support_item_public_id", help_text="si_...")
+    person = serializers.CharField(source="budget_holder.public_id", help_text="per_...")
+    person_name = serializers.CharField(source="budget_holder.full_name")
+    provider = serializers.CharField(source="provider.public_id", help_text="pro_...")
+    service_code = serializers.CharField(help_text="The catalogue service, or empty for a described item.")
+    description = serializers.CharField()
+    unit = serializers.CharField()
+    agreed_rate = serializers.SerializerMethodField(help_text="Per unit, with the currency's decimals.")
+    currency = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    planned_quantity = serializers.DecimalField(max_digits=12, decimal_places=2)
+    invoiced_quantity = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="On invoices not rejected or withdrawn."
+    )
+    outcomes = serializers.ListField(
+        source="outcome_public_ids", child=serializers.CharField(), help_text="The outcomes it serves."
+    )
+
+    def get_agreed_rate(self, engagement: Engagement) -> str:
+        return _money(engagement.agreed_rate_minor, engagement.currency)
+
+
+class EngagementFilterSerializer(serializers.Serializer):
+    person = serializers.CharField(required=False, max_length=24)
+
+
+class EngagementListView(generics.ListAPIView):
+    """The support items the caller's provider is engaged to deliver, with what has been invoiced so far."""
+
+    serializer_class = EngagementSerializer
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        operation_id="engagements_list",
+        parameters=[
+            OpenApiParameter("person", OpenApiTypes.STR, description="Only this person's (per_...).")
+        ],
+        responses={200: EngagementSerializer(many=True), 400: _problem("A bad filter."), 401: _READ[401]},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        query = EngagementFilterSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.engagement_list(user=self.request.user, person=query.validated_data.get("person"))
+
+
+# Invoices -----------------------------------------------------------------------------------------------
+
+
+class InvoiceLineInputSerializer(serializers.Serializer):
+    support_item = StrictCharField(max_length=24, help_text="The support item delivered (si_...).")
+    service_date = serializers.DateField(help_text="The day the support was delivered.")
+    quantity = DecimalTextField(help_text='How many units, as a string ("3.50"), at most 2 decimals.')
+    unit_price = MoneyTextField(help_text="Per unit, with the currency's decimals.")
+    amount = MoneyTextField(help_text="quantity x unit_price, rounded half up.")
+    description = StrictCharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class InvoiceInputSerializer(serializers.Serializer):
+    invoice_number = StrictCharField(max_length=64, help_text="Your own number, unique among your invoices.")
+    person = StrictCharField(max_length=24, help_text="The person supported (per_...).")
+    issued_on = serializers.DateField()
+    currency = StrictCharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. GBP.")
+    lines = InvoiceLineInputSerializer(many=True, allow_empty=False, max_length=services.INVOICE_MAX_LINES)
+    total = MoneyTextField(help_text="The sum of the lines' amounts.")
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    support_item = serializers.CharField(source="support_item_public_id")
+    service_date = serializers.DateField()
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    description = serializers.CharField()
+    streams = serializers.SerializerMethodField(
+        help_text="Who pays for the line: its amount split by stream."
+    )
+    outcomes = serializers.ListField(source="outcome_public_ids", child=serializers.CharField())
+
+    def get_unit_price(self, line) -> str:
+        return _money(line.unit_price_minor, line.invoice.currency)
+
+    def get_amount(self, line) -> str:
+        return _money(line.amount_minor, line.invoice.currency)
+
+    def get_streams(self, line) -> list[dict[str, str]]:
+        return [
+            {"stream": funding.stream.code, "amount": _money(funding.amount_minor, line.invoice.currency)}
+            for funding in line.funding.all()
+        ]
+
+
+class InvoiceFindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    pointer = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class InvoiceEventSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField(source="by_role", help_text="provider, budget_holder, representative, ...")
+    by_name = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+
+    def get_by_name(self, event) -> str | None:
+        if event.by is None:
+            return None
+        return event.by.get_full_name() or event.by.username
+
+
+class InvoicePaymentSerializer(serializers.Serializer):
+    remittance = serializers.CharField()
+    reference = serializers.CharField()
+    paid_on = serializers.DateField()
+    amount = serializers.CharField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    invoice_number = serializers.CharField()
+    person = serializers.CharField(source="budget_holder.public_id")
+    provider = serializers.CharField(source="provider.public_id")
+    provider_name = serializers.CharField(source="provider.name")
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices)
+    currency = serializers.CharField()
+    total = serializers.SerializerMethodField()
+    issued_on = serializers.DateField()
+    submitted_at = serializers.DateTimeField()
+    lines = InvoiceLineSerializer(many=True)
+    findings = InvoiceFindingSerializer(many=True)
+    question = serializers.CharField(
+        source="query_question", help_text="The budget holder's question, if any."
+    )
+    history = InvoiceEventSerializer(source="events", many=True)
+    payment = serializers.SerializerMethodField()
+
+    def get_total(self, invoice: Invoice) -> str:
+        return _money(invoice.total_minor, invoice.currency)
+
+    @extend_schema_field(InvoicePaymentSerializer(allow_null=True))
+    def get_payment(self, invoice: Invoice) -> dict[str, str] | None:
+        line = getattr(invoice, "remittance_line", None) if invoice.status == InvoiceStatus.PAID else None
+        if line is None:
+            return None
+        remittance = line.remittance
+        return {
+            "remittance": remittance.public_id,
+            "reference": remittance.reference,
+            "paid_on": remittance.paid_on.isoformat(),
+            "amount": _money(line.amount_minor, invoice.currency),
+        }
+
+
+class InvoiceFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices, required=False)
+    person = serializers.CharField(required=False, max_length=24)
+    issued_after = serializers.DateField(required=False, help_text="Issued on or after this date.")
+    issued_before = serializers.DateField(required=False, help_text="Issued on or before this date.")
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    # Blank or too long is a broken rule (422 reason_required, from the service), not a malformed request.
+    reason = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+
+class WithdrawInputSerializer(serializers.Serializer):
+    reason = StrictCharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+
+
+class InvoiceListView(generics.ListAPIView):
+    """Invoices the caller may see, newest first; a provider submits one with POST."""
+
+    serializer_class = InvoiceSerializer
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        operation_id="invoices_list",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=InvoiceStatus.values),
+            OpenApiParameter("person", OpenApiTypes.STR, description="per_..."),
+            OpenApiParameter("issued_after", OpenApiTypes.DATE),
+            OpenApiParameter("issued_before", OpenApiTypes.DATE),
+        ],
+        responses={200: InvoiceSerializer(many=True), 400: _problem("A bad filter."), 401: _READ[401]},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        query = InvoiceFilterSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.invoice_list(user=self.request.user, **query.validated_data)
+
+    @extend_schema(
+        operation_id="invoices_create",
+        request=InvoiceInputSerializer,
+        responses={201: InvoiceSerializer, **_WRITE, 409: _problem("duplicate_invoice")},
+    )
+    def post(self, request: Request) -> Response:
+        user = request.user
+        if user.role != Role.PROVIDER_USER or user.organisation_id is None:
+            raise PermissionDenied("Only care providers submit invoices.")
+        body = InvoiceInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        invoice = services.invoice_submit(
+            provider=user.organisation,
+            submitted_by=user,
+            request=services.InvoiceRequest(
+                invoice_number=data["invoice_number"],
+                person=data["person"],
+                issued_on=data["issued_on"],
+                currency=data["currency"],
+                total=data["total"],
+                lines=tuple(
+                    services.InvoiceLineRequest(
+                        support_item=line["support_item"],
+                        service_date=line["service_date"],
+                        quantity=line["quantity"],
+                        unit_price=line["unit_price"],
+                        amount=line["amount"],
+                        description=line["description"],
+                    )
+                    for line in data["lines"]
+                ),
+            ),
+        )
+        return _invoice_response(request, invoice.public_id, status_code=status.HTTP_201_CREATED)
+
+
+def _invoice_response(request: Request, public_id: str, *, status_code: int = status.HTTP_200_OK) -> Response:
+    """The invoice as it now stands (read again, so the answer shows every effect of a change)."""
+    invoice = selectors.invoice_get(user=request.user, public_id=public_id)
+    return Response(InvoiceSerializer(invoice).data, status=status_code)
+
+
+class InvoiceDetailView(APIView):
+    """One invoice the caller may see."""
+
+    @extend_schema(
+        operation_id="invoices_retrieve", parameters=[_INVOICE], responses={200: InvoiceSerializer, **_READ}
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return _invoice_response(request, id)
+
+
+class _InvoiceActionView(APIView):
+    input_serializer: type[serializers.Serializer] | None = None
+
+    def act(self, invoice: Invoice, user: Any, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, id: str) -> Response:
+        invoice = selectors.invoice_get(user=request.user, public_id=id)
+        data: dict[str, Any] = {}
+        if self.input_serializer is not None:
+            body = self.input_serializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = body.validated_data
+        self.act(invoice, request.user, data)
+        return _invoice_response(request, id)
+
+
+class InvoiceApproveView(_InvoiceActionView):
+    """Approve an invoice: its money is reserved at once (the person or an approving representative; the
+    navigator for an invoice on hold)."""
+
+    @extend_schema(
+        operation_id="invoices_approve",
+        parameters=[_INVOICE],
+        request=None,
+        responses={200: InvoiceSerializer, **_WRITE},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        return super().post(request, id)
+
+    def act(self, invoice: Invoice, user: Any, data: dict[str, Any]) -> None:
+        services.invoice_approve(invoice=invoice, by=user)
+
+
+class InvoiceQueryView(_InvoiceActionView):
+    """Ask the provider a question about an invoice (`{"reason": "..."}`); the provider sees it."""
+
+    input_serializer = ReasonInputSerializer
+
+    @extend_schema(
+        operation_id="invoices_query",
+        parameters=[_INVOICE],
+        request=ReasonInputSerializer,
+        responses={200: InvoiceSerializer, **_WRITE},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        return super().post(request, id)
+
+    def act(self, invoice: Invoice, user: Any, data: dict[str, Any]) -> None:
+        services.invoice_query(invoice=invoice, by=user, reason=data["reason"])
+
+
+class InvoiceRejectView(_InvoiceActionView):
+    """Reject an invoice with a reason the provider sees (`{"reason": "..."}`)."""
+
+    input_serializer = ReasonInputSerializer
+
+    @extend_schema(
+        operation_id="invoices_reject",
+        parameters=[_INVOICE],
+        request=ReasonInputSerializer,
+        responses={200: InvoiceSerializer, **_WRITE},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        return super().post(request, id)
+
+    def act(self, invoice: Invoice, user: Any, data: dict[str, Any]) -> None:
+        services.invoice_reject(invoice=invoice, by=user, reason=data["reason"])
+
+
+class InvoiceWithdrawView(_InvoiceActionView):
+    """The provider withdraws an invoice not yet approved (optionally `{"reason": "..."}`)."""
+
+    input_serializer = WithdrawInputSerializer
+
+    @extend_schema(
+        operation_id="invoices_withdraw",
+        parameters=[_INVOICE],
+        request=WithdrawInputSerializer,
+        responses={200: InvoiceSerializer, **_WRITE},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        return super().post(request, id)
+
+    def act(self, invoice: Invoice, user: Any, data: dict[str, Any]) -> None:
+        services.invoice_withdraw(invoice=invoice, by=user, reason=data.get("reason", ""))
+
+
+# Remittances --------------------------------------------------------------------------------------------
+
+
+class RemittanceInvoiceSerializer(serializers.Serializer):
+    invoice = serializers.CharField(source="invoice.public_id")
+    invoice_number = serializers.CharField(source="invoice.invoice_number")
+    amount = serializers.SerializerMethodField()
+
+    def get_amount(self, line) -> str:
+        return _money(line.amount_minor, line.remittance.currency)
+
+
+class RemittanceSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    provider = serializers.CharField(source="provider.public_id")
+    reference = serializers.CharField(
+        help_text="The payment reference on the bank transfer or Stripe payout."
+    )
+    paid_on = serializers.DateField()
+    currency = serializers.CharField()
+    total = serializers.SerializerMethodField()
+    invoices = RemittanceInvoiceSerializer(source="lines", many=True)
+
+    def get_total(self, remittance: Remittance) -> str:
+        return _money(remittance.total_minor, remittance.currency)
+
+
+class RemittanceListView(generics.ListAPIView):
+    """What was paid to the caller's provider: when, for which invoices, with the payment reference."""
+
+    serializer_class = RemittanceSerializer
+    pagination_class = CursorPagination
+
+    @extend_schema(
+        operation_id="remittances_list", responses={200: RemittanceSerializer(many=True), 401: _READ[401]}
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.remittance_list(user=self.request.user)
+
+
+# Auto-approval rules ------------------------------------------------------------------------------------
+
+
+class AutoApprovalRuleSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    person = serializers.CharField(source="budget_holder.public_id")
+    provider = serializers.CharField(source="provider.public_id")
+    provider_name = serializers.CharField(source="provider.name")
+    max_total = serializers.SerializerMethodField(
+        help_text="The largest invoice approved automatically; null: any."
+    )
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_max_total(self, rule: AutoApprovalRule) -> str | None:
+        return None if rule.max_total_minor is None else _money(rule.max_total_minor, rule.currency)
+
+
+class AutoApprovalRuleInputSerializer(serializers.Serializer):
+    provider = StrictCharField(max_length=24, help_text="The provider (pro_...).")
+    max_total = MoneyTextField(required=False, allow_null=True, default=None)
+    currency = StrictCharField(min_length=3, max_length=3, required=False, default="GBP")
+
+
+_PERSON = OpenApiParameter("per", OpenApiTypes.STR, OpenApiParameter.PATH, description="A person (per_...).")
+
+
+def _visible_person(user: Any, per: str):
+    holder = budget_holders_visible_to(user).filter(public_id=per).first()
+    if holder is None:
+        raise NotFound()
+    return holder
+
+
+class AutoApprovalRuleListView(APIView):
+    """A person's auto-approval rules; the person or an approving representative sets one with POST."""
+
+    @extend_schema(
+        operation_id="people_auto_approval_rules_list",
+        parameters=[_PERSON],
+        responses={200: AutoApprovalRuleSerializer(many=True), **_READ},
+    )
+    def get(self, request: Request, per: str) -> Response:
+        _visible_person(request.user, per)
+        rules = selectors.auto_approval_rule_list(user=request.user, person=per).order_by("id")
+        return Response(
+            {"results": AutoApprovalRuleSerializer(rules, many=True).data, "next": None, "previous": None}
+        )
+
+    @extend_schema(
+        operation_id="people_auto_approval_rules_create",
+        parameters=[_PERSON],
+        request=AutoApprovalRuleInputSerializer,
+        responses={201: AutoApprovalRuleSerializer, **_WRITE},
+    )
+    def post(self, request: Request, per: str) -> Response:
+        holder = _visible_person(request.user, per)
+        body = AutoApprovalRuleInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if not may(request.user, "people.act_for_budgetholder", holder):
+            raise services.NotAllowedToSetRules()
+        problems = []
+        provider = Organisation.objects.filter(
+            public_id=data["provider"], kind=OrganisationKind.PROVIDER
+        ).first()
+        if provider is None:
+            problems.append(
+                {
+                    "code": "unknown_provider",
+                    "pointer": "/provider",
+                    "detail": f"There is no provider {data['provider']}.",
+                }
+            )
+        max_total_minor = None
+        try:
+            if data["max_total"] is not None:
+                max_total_minor = money_parse(data["max_total"], currency=data["currency"])
+        except UnknownCurrency as error:
+            problems.append({"code": error.code, "pointer": "/currency", "detail": error.message})
+        except InvalidAmount as error:
+            problems.append({"code": error.code, "pointer": "/max_total", "detail": error.message})
+        if problems:
+            raise _RuleInvalid(problems)
+        rule = services.auto_approval_rule_set(
+            budget_holder=holder,
+            provider=provider,
+            max_total_minor=max_total_minor,
+            currency=data["currency"],
+            by=request.user,
+        )
+        return Response(AutoApprovalRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class _RuleInvalid(DomainError):
+    code = "auto_approval_rule_invalid"
+    message = "This rule cannot be set."
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        if len(errors) == 1:
+            self.code = errors[0]["code"]
+            super().__init__(errors[0]["detail"])
+        else:
+            super().__init__(f"This rule cannot be set: {len(errors)} problems, see errors for each one.")
+
+
+class AutoApprovalRuleRevokeView(APIView):
+    """Stop an auto-approval rule at once (the person or an approving representative)."""
+
+    @extend_schema(
+        operation_id="auto_approval_rules_revoke",
+        parameters=[OpenApiParameter("aar", OpenApiTypes.STR, OpenApiParameter.PATH, description="aar_...")],
+        request=None,
+        responses={200: AutoApprovalRuleSerializer, **_WRITE},
+    )
+    def post(self, request: Request, aar: str) -> Response:
+        rule = (
+            auto_approval_rules_visible_to(request.user)
+            .select_related("provider", "budget_holder")
+            .filter(public_id=aar)
+            .first()
+        )
+        if rule is None:
+            raise NotFound()
+        rule = services.auto_approval_rule_revoke(rule=rule, by=request.user)
+        return Response(AutoApprovalRuleSerializer(rule).data)
