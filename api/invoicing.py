@@ -238,7 +238,7 @@ class InvoiceFilterSerializer(serializers.Serializer):
     issued_before = serializers.DateField(required=False, help_text="Issued on or before this date.")
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class InvoiceReasonInputSerializer(serializers.Serializer):
     # Blank or too long is a broken rule (422 reason_required, from the service), not a malformed request.
     reason = StrictCharField(allow_blank=True, trim_whitespace=False)
 
@@ -361,12 +361,12 @@ class InvoiceApproveView(_InvoiceActionView):
 class InvoiceQueryView(_InvoiceActionView):
     """Ask the provider a question about an invoice (`{"reason": "..."}`); the provider sees it."""
 
-    input_serializer = ReasonInputSerializer
+    input_serializer = InvoiceReasonInputSerializer
 
     @extend_schema(
         operation_id="invoices_query",
         parameters=[_INVOICE],
-        request=ReasonInputSerializer,
+        request=InvoiceReasonInputSerializer,
         responses={200: InvoiceSerializer, **_WRITE},
     )
     def post(self, request: Request, id: str) -> Response:
@@ -379,12 +379,12 @@ class InvoiceQueryView(_InvoiceActionView):
 class InvoiceRejectView(_InvoiceActionView):
     """Reject an invoice with a reason the provider sees (`{"reason": "..."}`)."""
 
-    input_serializer = ReasonInputSerializer
+    input_serializer = InvoiceReasonInputSerializer
 
     @extend_schema(
         operation_id="invoices_reject",
         parameters=[_INVOICE],
-        request=ReasonInputSerializer,
+        request=InvoiceReasonInputSerializer,
         responses={200: InvoiceSerializer, **_WRITE},
     )
     def post(self, request: Request, id: str) -> Response:

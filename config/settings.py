@@ -248,6 +248,10 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "invoicing.models.InvoiceStatus.choices",
+        "PlanVersionStatusEnum": "plans.models.PlanVersionStatus.choices",
+    },
 }
 
 LOGGING = {

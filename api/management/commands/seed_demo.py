@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from budgets import demo as budgets_demo
+from invoicing import demo as invoicing_demo
 from people import demo
 from plans import demo as plans_demo
 
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         streams = budgets_demo.seed_streams()
         users |= demo.seed_users(plans_demo.OFFICERS)
         plans = plans_demo.seed_plans(on=timezone.localdate())
+        users |= demo.seed_users(invoicing_demo.PROVIDER_USERS)
+        invoices = invoicing_demo.seed_invoices(on=timezone.localdate())
         self.stdout.write("Demo data is ready. Sign in at /sign-in/ as any of these, all with the password")
         self.stdout.write(f"  {demo.DEMO_PASSWORD}   (demo only: never use it for real people's data)")
         self.stdout.write("")
@@ -46,4 +49,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Instalments due by {posting.on.isoformat()}: {posting.posted} posted to the ledger now "
             f"({plans.instalments.entries_recorded} told on the timelines); {len(posting.failed)} failed."
+        )
+        counts = ", ".join(
+            f"{count} {status.replace('_', ' ')}" for status, count in sorted(invoices.by_status.items())
+        )
+        self.stdout.write(
+            f"Providers' invoices: {invoices.created} made now; in all {counts or 'none'} "
+            "(sign in as bright-care, able-assist or dales-adaptations to see theirs)."
         )
