@@ -27,6 +27,7 @@ from people.models import (
     BudgetHolder,
     Organisation,
     OrganisationKind,
+    ProviderDetails,
     Representative,
     RepresentativePower,
     Role,
@@ -95,6 +96,39 @@ ORGANISATIONS = [
         "01632 960 303",
     ),
 ]
+
+# Providers' contact and payout details (demo bank details from the reserved test ranges; Bright Care is paid
+# through a Stripe connected account, the others by bank transfer).
+PROVIDER_DETAILS = {
+    "bright-care": {
+        "provider_kind": "organisation",
+        "contact_name": "Bola Adeyemi, office manager",
+        "address": "4 Mill Lane, Northshire",
+        "postcode": "NS1 4ML",
+        "payout_method": "stripe",
+        "stripe_account_id": "acct_1DemoBrightCare",
+    },
+    "able-assist": {
+        "provider_kind": "organisation",
+        "contact_name": "Amy Lind, accounts",
+        "address": "Unit 2, Station Yard, Northshire",
+        "postcode": "NS2 7SY",
+        "payout_method": "bank",
+        "bank_account_name": "ABLE ASSIST LTD",
+        "sort_code": "20-00-00",
+        "account_number": "55779911",
+    },
+    "dales-adaptations": {
+        "provider_kind": "organisation",
+        "contact_name": "Dev Patel",
+        "address": "The Old Forge, Dalesford",
+        "postcode": "DF3 9OF",
+        "payout_method": "bank",
+        "bank_account_name": "DALES ADAPTATIONS",
+        "sort_code": "40-11-62",
+        "account_number": "31926819",
+    },
+}
 
 USERS = [
     DemoUser("holder", Role.BUDGET_HOLDER, "Alex", "Morgan"),
@@ -169,7 +203,10 @@ def seed_users(specs: list[DemoUser]) -> dict[str, User]:
 def seed_people() -> dict[str, User]:
     """Create the demo organisations, sign-ins, budget holders and representative, if missing."""
     for spec in ORGANISATIONS:
-        _organisation(spec)
+        organisation = _organisation(spec)
+        details = PROVIDER_DETAILS.get(spec.slug)
+        if details is not None and not ProviderDetails.objects.filter(provider=organisation).exists():
+            services.provider_details_set(provider=organisation, by=None, **details)
     users = seed_users(USERS)
 
     holders: dict[str, BudgetHolder] = {}

@@ -110,6 +110,60 @@ class Organisation(models.Model):
         return self.kind == OrganisationKind.PROVIDER
 
 
+class ProviderKind(models.TextChoices):
+    ORGANISATION = "organisation", "An organisation (a care agency or supplier)"
+    PERSONAL_ASSISTANT = "personal_assistant", "An individual personal assistant"
+
+
+class PayoutMethod(models.TextChoices):
+    NONE = "none", "Not set up yet"
+    BANK = "bank", "Bank transfer (Bacs)"
+    STRIPE = "stripe", "Stripe Connect"
+
+
+class ProviderDetails(models.Model):
+    """A provider's contact and payout details: who they are, where they are, how they are paid.
+
+    Checked by `people.services.provider_details_set`; the database holds the shape of each method.
+    """
+
+    provider = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="provider_details")
+    provider_kind = models.CharField(
+        max_length=24, choices=ProviderKind.choices, default=ProviderKind.ORGANISATION
+    )
+    contact_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    payout_method = models.CharField(max_length=16, choices=PayoutMethod.choices, default=PayoutMethod.NONE)
+    bank_account_name = models.CharField(max_length=140, blank=True)
+    sort_code = models.CharField(max_length=6, blank=True, help_text="6 digits.")
+    account_number = models.CharField(max_length=8, blank=True, help_text="8 digits.")
+    stripe_account_id = models.CharField(max_length=64, blank=True, help_text="acct_...")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "provider details"
+        constraints = [
+            models.CheckConstraint(
+                name="provider_details_kind_valid", condition=Q(provider_kind__in=ProviderKind.values)
+            ),
+            models.CheckConstraint(
+                name="provider_details_payout_complete",
+                condition=Q(payout_method=PayoutMethod.NONE)
+                | Q(
+                    payout_method=PayoutMethod.BANK,
+                    sort_code__regex=r"^[0-9]{6}$",
+                    account_number__regex=r"^[0-9]{8}$",
+                )
+                & ~Q(bank_account_name="")
+                | Q(payout_method=PayoutMethod.STRIPE, stripe_account_id__startswith="acct_"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.get_payout_method_display()}"
+
+
 class PurseUserManager(UserManager):
     """Django's user manager; a superuser made by `createsuperuser` is an administrator."""
 

@@ -27,8 +27,11 @@ from people.models import (
     BudgetHolder,
     Organisation,
     OrganisationKind,
+    PayoutMethod,
     PersonalToken,
     ProviderApiKey,
+    ProviderDetails,
+    ProviderKind,
     Representative,
     RepresentativePower,
     Role,
@@ -748,3 +751,98 @@ def backup_codes_regenerate(*, user: User) -> list[str]:
         actor=user, action=AuditAction.BACKUP_CODES_ISSUED, obj=user, detail={"count": len(codes)}
     )
     return codes
+
+
+# Providers' contact and payout details ----------------------------------------------------------------
+
+
+class ProviderDetailsInvalid(DomainError):
+    """The details break a rule; `errors` lists every problem as {code, pointer, detail}."""
+
+    code = "provider_details_invalid"
+    message = "These provider details cannot be saved."
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        if len(errors) == 1:
+            self.code = errors[0]["code"]
+            super().__init__(errors[0]["detail"])
+        else:
+            super().__init__(
+                f"These details cannot be saved: {len(errors)} problems, see errors for each one."
+            )
+
+
+@transaction.atomic
+def provider_details_set(
+    *,
+    provider: Organisation,
+    by: User | None,
+    provider_kind: str = ProviderKind.ORGANISATION,
+    contact_name: str = "",
+    address: str = "",
+    postcode: str = "",
+    payout_method: str = PayoutMethod.NONE,
+    bank_account_name: str = "",
+    sort_code: str = "",
+    account_number: str = "",
+    stripe_account_id: str = "",
+) -> ProviderDetails:
+    """Set a provider's contact and payout details (all of them, replacing what was there).
+
+    A UK sort code is 6 digits and an account number 8 (spaces and dashes are dropped); a Stripe connected
+    account id starts `acct_`. Raises NotAProvider and ProviderDetailsInvalid (every problem at once).
+    """
+    if not provider.is_provider:
+        raise NotAProvider()
+    errors: list[dict[str, str]] = []
+
+    def problem(code: str, field: str, detail: str) -> None:
+        errors.append({"code": code, "pointer": f"/{field}", "detail": detail})
+
+    if provider_kind not in ProviderKind.values:
+        problem("invalid_choice", "provider_kind", f"Choose one of {', '.join(ProviderKind.values)}.")
+    if payout_method not in PayoutMethod.values:
+        problem("invalid_choice", "payout_method", f"Choose one of {', '.join(PayoutMethod.values)}.")
+    sort_code = re.sub(r"[\s-]", "", sort_code or "")
+    account_number = re.sub(r"[\s-]", "", account_number or "")
+    if payout_method == PayoutMethod.BANK:
+        if not bank_account_name.strip():
+            problem("required", "bank_account_name", "Give the name on the bank account.")
+        if not re.fullmatch(r"[0-9]{6}", sort_code):
+            problem("invalid_sort_code", "sort_code", "A sort code is 6 digits, like 20-00-00.")
+        if not re.fullmatch(r"[0-9]{8}", account_number):
+            problem("invalid_account_number", "account_number", "An account number is 8 digits.")
+    if payout_method == PayoutMethod.STRIPE and not re.fullmatch(
+        r"acct_[A-Za-z0-9]{1,59}", stripe_account_id
+    ):
+        problem("invalid_stripe_account", "stripe_account_id", "A Stripe connected account id starts acct_.")
+    if errors:
+        raise ProviderDetailsInvalid(errors)
+    keep_bank = payout_method == PayoutMethod.BANK
+    values = {
+        "provider_kind": provider_kind,
+        "contact_name": contact_name.strip(),
+        "address": address.strip(),
+        "postcode": postcode.strip().upper(),
+        "payout_method": payout_method,
+        "bank_account_name": bank_account_name.strip() if keep_bank else "",
+        "sort_code": sort_code if keep_bank else "",
+        "account_number": account_number if keep_bank else "",
+        "stripe_account_id": stripe_account_id if payout_method == PayoutMethod.STRIPE else "",
+        "updated_at": timezone.now(),
+    }
+    details, created = ProviderDetails.objects.update_or_create(provider=provider, defaults=values)
+    audit_event_record(
+        actor=by,
+        action="provider_details.set",
+        obj=provider,
+        # Never the account number itself in the audit trail: its last two digits are enough to tell.
+        detail={
+            "provider_kind": provider_kind,
+            "payout_method": payout_method,
+            "account_ending": account_number[-2:] if keep_bank else "",
+            "created": created,
+        },
+    )
+    return details

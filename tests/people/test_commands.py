@@ -89,6 +89,10 @@ class TestSeedDemo:
             "officer-wch",
             "officer-dfg",
             "officer-sp",
+            # The providers' own sign-ins, made with the demo invoices (invoicing/demo.py).
+            "bright-care",
+            "able-assist",
+            "dales-adaptations",
         }
         assert all(user.check_password(demo.DEMO_PASSWORD) for user in users.values())
         holder = BudgetHolder.objects.get(user=users["holder"])
