@@ -197,6 +197,15 @@ def invoice_submit(*, provider: Organisation, submitted_by: User, request: Invoi
 
     problems: list[Problem] = []
     lines, total_minor = _read_money(request, problems)
+    if request.issued_on > today:
+        problems.append(
+            Problem(
+                "future_issue_date",
+                "/issued_on",
+                f"{request.issued_on.isoformat()} is after today: date the invoice the day you send it, or "
+                "earlier.",
+            )
+        )
     holder = _engaged_holder(provider=provider, person=request.person)
     if holder is None:
         problems.append(
