@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from api.cash_equivalents import CashEquivalentProblemSerializer, DecimalTextField, MoneyTextField
 from api.pagination import CursorPagination
+from api.problems import PROBLEM_CONTENT_TYPE
 from invoicing import selectors, services
 from invoicing.access import auto_approval_rules_visible_to
 from invoicing.models import AutoApprovalRule, Invoice, InvoiceStatus, Remittance
@@ -59,14 +60,24 @@ def _problem(description: str) -> OpenApiResponse:
 _INVOICE = OpenApiParameter(
     "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="An invoice (inv_...)."
 )
-_READ = {401: _problem("No or bad credentials."), 404: _problem("Not found, or not yours to see.")}
+# Errors are problem details, served as application/problem+json (api/problems.py), not application/json.
+_P = PROBLEM_CONTENT_TYPE
+_READ = {
+    (401, _P): _problem("No or bad credentials."),
+    (404, _P): _problem("Not found, or not yours to see."),
+}
 _WRITE = {
     **_READ,
-    400: _problem("Malformed: bad JSON, wrong types, missing fields."),
-    403: _problem("You see this, but may not do that to it."),
-    409: _problem("The invoice is not in a state that allows it (invalid_invoice_state)."),
-    422: _problem("It breaks a rule; errors lists every problem with a pointer."),
+    (400, _P): _problem("Malformed: bad JSON, wrong types, missing fields."),
+    (403, _P): _problem("You see this, but may not do that to it."),
+    (409, _P): _problem("The invoice is not in a state that allows it (invalid_invoice_state)."),
+    (422, _P): _problem("It breaks a rule; errors lists every problem with a pointer."),
 }
+_LIST = {
+    (401, _P): _READ[(401, _P)],
+    (404, _P): _problem("A cursor this list did not give (use next and previous as they are)."),
+}
+_FILTERED_LIST = {**_LIST, (400, _P): _problem("A bad filter.")}
 
 
 # Engagements --------------------------------------------------------------------------------------------
@@ -112,7 +123,7 @@ class EngagementListView(generics.ListAPIView):
         parameters=[
             OpenApiParameter("person", OpenApiTypes.STR, description="Only this person's (per_...).")
         ],
-        responses={200: EngagementSerializer(many=True), 400: _problem("A bad filter."), 401: _READ[401]},
+        responses={200: EngagementSerializer(many=True), **_FILTERED_LIST},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -183,7 +194,12 @@ class InvoiceEventSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
     def get_by_name(self, event) -> str | None:
+        """Who it was; a provider reads only its own people's names (not the person's family or staff)."""
         if event.by is None:
+            return None
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        if getattr(viewer, "role", None) == Role.PROVIDER_USER and event.by.role != Role.PROVIDER_USER:
             return None
         return event.by.get_full_name() or event.by.username
 
@@ -261,7 +277,7 @@ class InvoiceListView(generics.ListAPIView):
             OpenApiParameter("issued_after", OpenApiTypes.DATE),
             OpenApiParameter("issued_before", OpenApiTypes.DATE),
         ],
-        responses={200: InvoiceSerializer(many=True), 400: _problem("A bad filter."), 401: _READ[401]},
+        responses={200: InvoiceSerializer(many=True), **_FILTERED_LIST},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -274,7 +290,7 @@ class InvoiceListView(generics.ListAPIView):
     @extend_schema(
         operation_id="invoices_create",
         request=InvoiceInputSerializer,
-        responses={201: InvoiceSerializer, **_WRITE, 409: _problem("duplicate_invoice")},
+        responses={201: InvoiceSerializer, **_WRITE, (409, _P): _problem("duplicate_invoice")},
     )
     def post(self, request: Request) -> Response:
         user = request.user
@@ -311,7 +327,7 @@ class InvoiceListView(generics.ListAPIView):
 def _invoice_response(request: Request, public_id: str, *, status_code: int = status.HTTP_200_OK) -> Response:
     """The invoice as it now stands (read again, so the answer shows every effect of a change)."""
     invoice = selectors.invoice_get(user=request.user, public_id=public_id)
-    return Response(InvoiceSerializer(invoice).data, status=status_code)
+    return Response(InvoiceSerializer(invoice, context={"request": request}).data, status=status_code)
 
 
 class InvoiceDetailView(APIView):
@@ -445,9 +461,7 @@ class RemittanceListView(generics.ListAPIView):
     serializer_class = RemittanceSerializer
     pagination_class = CursorPagination
 
-    @extend_schema(
-        operation_id="remittances_list", responses={200: RemittanceSerializer(many=True), 401: _READ[401]}
-    )
+    @extend_schema(operation_id="remittances_list", responses={200: RemittanceSerializer(many=True), **_LIST})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -474,6 +488,14 @@ class AutoApprovalRuleSerializer(serializers.Serializer):
         return None if rule.max_total_minor is None else _money(rule.max_total_minor, rule.currency)
 
 
+class AutoApprovalRulePageSerializer(serializers.Serializer):
+    """The list envelope: the person's rules in force, whole; `next` and `previous` are always null."""
+
+    results = AutoApprovalRuleSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
 class AutoApprovalRuleInputSerializer(serializers.Serializer):
     provider = StrictCharField(max_length=24, help_text="The provider (pro_...).")
     max_total = MoneyTextField(required=False, allow_null=True, default=None)
@@ -496,7 +518,7 @@ class AutoApprovalRuleListView(APIView):
     @extend_schema(
         operation_id="people_auto_approval_rules_list",
         parameters=[_PERSON],
-        responses={200: AutoApprovalRuleSerializer(many=True), **_READ},
+        responses={200: AutoApprovalRulePageSerializer, **_READ},
     )
     def get(self, request: Request, per: str) -> Response:
         _visible_person(request.user, per)
