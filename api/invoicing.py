@@ -535,11 +535,11 @@ class AutoApprovalRuleListView(APIView):
     )
     def post(self, request: Request, per: str) -> Response:
         holder = _visible_person(request.user, per)
+        if not may(request.user, "people.act_for_budgetholder", holder):
+            raise services.NotAllowedToSetRules()
         body = AutoApprovalRuleInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        if not may(request.user, "people.act_for_budgetholder", holder):
-            raise services.NotAllowedToSetRules()
         problems = []
         provider = Organisation.objects.filter(
             public_id=data["provider"], kind=OrganisationKind.PROVIDER

@@ -10,10 +10,13 @@ States (one service per transition in `invoicing.services`, each writing an `Inv
 timeline):
 
     submitted --> awaiting_approval | on_hold (findings) | approved (an auto-approval rule matched)
-    awaiting_approval | on_hold --approve--> approved --remittance--> paid
+    awaiting_approval | on_hold | queried --approve--> approved --remittance--> paid
     awaiting_approval | on_hold --query--> queried
     awaiting_approval | on_hold | queried --reject--> rejected
     awaiting_approval | on_hold | queried --withdraw (the provider)--> withdrawn
+
+A queried invoice waits for the provider to withdraw it (and send a corrected one), but the person may still
+approve or reject it once the answer satisfies them. The navigator decides only an invoice on hold.
 
 Approval reserves the money in the ledger: one pending transaction from the person's funds of each paying
 stream to the provider's payable (`invoicing.accounts`). Payment posts it; nothing else touches it.

@@ -48,11 +48,12 @@ from ledger.money import (
 from people.access import may
 from people.models import BudgetHolder, Organisation, Role, User
 from people.services import audit_event_record
-from plans.models import Engagement, SupportItem
+from plans.models import Engagement, PlanVersionStatus, SupportItem
 from plans.services.timeline import timeline_record
 from plans.wording import date_display, money_display
 
 QUANTITY_DECIMALS = 2
+QUANTITY_LIMIT = Decimal(10) ** 10  # what InvoiceLine.quantity holds: 12 digits, 2 of them decimals
 REASON_MAX_LENGTH = 2000
 INVOICE_MAX_LINES = 500
 
@@ -371,13 +372,14 @@ def _line_arithmetic_problems(read: _Line, *, at: str, currency: str, today: dat
     quantity = line.quantity
     exponent = quantity.as_tuple().exponent
     decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    quantity_ok = quantity > 0 and decimals <= QUANTITY_DECIMALS
+    quantity_ok = quantity > 0 and decimals <= QUANTITY_DECIMALS and quantity < QUANTITY_LIMIT
     if not quantity_ok:
         problems.append(
             Problem(
                 "invalid_quantity",
                 f"{at}/quantity",
-                f"A quantity is more than zero with at most {QUANTITY_DECIMALS} decimals, not {quantity}.",
+                f"A quantity is more than zero and less than {QUANTITY_LIMIT:,}, with at most "
+                f"{QUANTITY_DECIMALS} decimals, not {quantity}.",
             )
         )
     if line.service_date > today:
@@ -411,9 +413,12 @@ def _line_amount(*, quantity: Decimal, unit_price_minor: int, currency: str) -> 
 
 def _engaged_holder(*, provider: Organisation, person: str) -> BudgetHolder | None:
     """The person, if the provider has an engagement (still in force) with them."""
+    # One filter() call, so both conditions are on the same engagement (two calls would join twice and
+    # accept a provider whose only engagements were replaced, as long as the person has any other).
     return (
-        BudgetHolder.objects.filter(public_id=person, engagements__provider=provider)
-        .filter(engagements__replaced_at__isnull=True)
+        BudgetHolder.objects.filter(
+            public_id=person, engagements__provider=provider, engagements__replaced_at__isnull=True
+        )
         .distinct()
         .first()
     )
@@ -439,7 +444,12 @@ def _items_of_person(*, holder: BudgetHolder | None, public_ids: set[str]) -> se
     if holder is None or not public_ids:
         return set()
     return set(
-        SupportItem.objects.filter(version__plan__budget_holder=holder, public_id__in=public_ids)
+        # Items of versions that have been in force: a draft's items are nobody's business but the plan's.
+        SupportItem.objects.filter(
+            version__plan__budget_holder=holder,
+            version__status__in=[PlanVersionStatus.ACTIVE, PlanVersionStatus.SUPERSEDED],
+            public_id__in=public_ids,
+        )
         .values_list("public_id", flat=True)
         .distinct()
     )
@@ -520,10 +530,12 @@ def _invoice_create(
             with transaction.atomic():
                 _reserve(invoice)
         except InvoiceInsufficientFunds as error:
+            # The finding and the history are the provider's to see: not how much is left (error.message).
+            held = f"There is not enough money left in the budget to pay this invoice ({amount})."
             invoice.status = InvoiceStatus.ON_HOLD
-            invoice.findings = [{"code": "insufficient_funds", "pointer": "/total", "detail": error.message}]
+            invoice.findings = [{"code": "insufficient_funds", "pointer": "/total", "detail": held}]
             invoice.save(update_fields=["status", "findings"])
-            _event(invoice, status=InvoiceStatus.ON_HOLD, by=None, reason=error.message)
+            _event(invoice, status=InvoiceStatus.ON_HOLD, by=None, reason=held)
             _timeline(
                 invoice,
                 kind="invoice.on_hold",
@@ -596,9 +608,10 @@ def _findings(*, invoice: Invoice, lines: list[_Line], engagements: list[Engagem
                 Problem(
                     "insufficient_funds",
                     "/total",
-                    f"{money_display(needed, currency=invoice.currency)} of it is for {stream_code}, "
-                    "which has "
-                    f"{money_display(max(available, 0), currency=invoice.currency)} available.",
+                    # Not how much is left: the provider sees this finding, and the person's money is
+                    # not the provider's business (domain.md).
+                    f"{money_display(needed, currency=invoice.currency)} of it is for {stream_code}, more "
+                    f"than the budget has left for {stream_code}.",
                 )
             )
     return findings
@@ -703,10 +716,11 @@ def invoice_query(*, invoice: Invoice, by: User, reason: str) -> Invoice:
 
     Raises NotAllowedToDecide, InvoiceStateConflict and ReasonRequired.
     """
-    reason = _reason(reason, what="question")
     invoice = _locked(invoice)
     role = _decider_role(by, invoice)
     _check_state(invoice, (InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.ON_HOLD), doing="queried")
+    # After who and state: someone who may not decide, or a decided invoice, is not asked for a reason.
+    reason = _reason(reason, what="question")
     invoice.status = InvoiceStatus.QUERIED
     invoice.query_question = reason
     invoice.save(update_fields=["status", "query_question"])
@@ -730,10 +744,10 @@ def invoice_reject(*, invoice: Invoice, by: User, reason: str) -> Invoice:
 
     Raises NotAllowedToDecide, InvoiceStateConflict and ReasonRequired.
     """
-    reason = _reason(reason, what="reason")
     invoice = _locked(invoice)
     role = _decider_role(by, invoice)
     _check_state(invoice, UNDECIDED_STATUSES, doing="rejected")
+    reason = _reason(reason, what="reason")  # after who and state, as for a query
     invoice.status = InvoiceStatus.REJECTED
     invoice.decided_at = timezone.now()
     invoice.save(update_fields=["status", "decided_at"])

@@ -11,7 +11,8 @@ Made by activation (`plans.services.workflow`), one per support item that names 
   between the streams in those proportions (largest remainder, so the parts add up to the amount).
 
 The version it replaces keeps its engagements for the days before: each one still in force is cut to end
-the day before the new version takes effect, or, if it would then cover no day, marked replaced.
+the day before the new version takes effect (its planned quantity then the item's over the days it still
+covers), or, if it would then cover no day, marked replaced.
 """
 
 from collections import defaultdict
@@ -20,9 +21,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from budgets.calculator import CashEquivalent
+from budgets.calculator import CashEquivalent, Period, occurrences
 from budgets.selectors.catalogue import RateNotValid, service_rate_on
-from plans.models import Engagement, PlanVersion
+from plans.models import Engagement, PlanVersion, SupportItem
 from plans.selectors.plans import support_items_ordered
 
 QUANTITY_PLACES = Decimal("0.01")
@@ -46,7 +47,8 @@ def engagements_refresh(*, version: PlanVersion, costing: CashEquivalent) -> lis
             engagement.save(update_fields=["replaced_at"])
         else:
             engagement.ends_on = cut_to
-            engagement.save(update_fields=["ends_on"])
+            engagement.planned_quantity = _planned_quantity(engagement)
+            engagement.save(update_fields=["ends_on", "planned_quantity"])
 
     items = support_items_ordered(version=version)
     shares: dict[int, dict[str, int]] = defaultdict(dict)
@@ -94,3 +96,13 @@ def engagements_refresh(*, version: PlanVersion, costing: CashEquivalent) -> lis
         )
     Engagement.objects.bulk_create(made)
     return made
+
+
+def _planned_quantity(engagement: Engagement) -> Decimal:
+    """The engagement's item's quantity x its occurrences over the engagement's days (after a cut)."""
+    item = SupportItem.objects.get(
+        version_id=engagement.version_id, public_id=engagement.support_item_public_id
+    )
+    fraction = occurrences(period=Period(engagement.starts_on, engagement.ends_on), per=item.per).value
+    planned = item.quantity * Decimal(fraction.numerator) / Decimal(fraction.denominator)
+    return planned.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP)

@@ -102,3 +102,49 @@ def invoice_body(
         "lines": body_lines,
         "total": money(total),
     }
+
+
+# Helpers for submitting and deciding through the services (added for the invoicing tests) ---------------
+
+
+def provider_user(slug: str) -> Any:
+    """A new staff user of the provider `slug`, who may submit and withdraw its invoices."""
+    from tests.people.factories import ProviderUserFactory
+
+    return ProviderUserFactory(organisation=Organisation.objects.get(slug=slug))
+
+
+def invoice_request(body: dict[str, Any]) -> Any:
+    """An `invoicing.services.InvoiceRequest` from a submission body (as the API would read it)."""
+    from invoicing import services
+
+    return services.InvoiceRequest(
+        invoice_number=body["invoice_number"],
+        person=body["person"],
+        issued_on=date.fromisoformat(body["issued_on"]),
+        currency=body["currency"],
+        total=body["total"],
+        lines=tuple(
+            services.InvoiceLineRequest(
+                support_item=line["support_item"],
+                service_date=date.fromisoformat(line["service_date"]),
+                quantity=Decimal(line["quantity"]),
+                unit_price=line["unit_price"],
+                amount=line["amount"],
+                description=line.get("description", ""),
+            )
+            for line in body["lines"]
+        ),
+    )
+
+
+def submit(engagement: Engagement, *, by: Any = None, **body: Any) -> Any:
+    """Submit `invoice_body(engagement, **body)` through `invoicing.services.invoice_submit`, as `by` (a new
+    user of the engagement's provider unless given). Returns the stored Invoice."""
+    from invoicing import services
+
+    return services.invoice_submit(
+        provider=engagement.provider,
+        submitted_by=by or provider_user(engagement.provider.slug),
+        request=invoice_request(invoice_body(engagement, **body)),
+    )
