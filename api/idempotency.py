@@ -47,6 +47,7 @@ from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.schemas.inspectors import DefaultSchema
 from rest_framework.views import APIView
@@ -187,6 +188,10 @@ class IdempotentPostMixin:
         # The raw body, read before anything parses it (DRF's parsers then read Django's cached copy).
         body = request._request.body if raw_key is not None else b""
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authentication, permissions, throttles
+        # Every API route passes here. No id has a NUL character, and PostgreSQL refuses one in a query (a
+        # 500): a path naming one (`/invoices/a%00/`) names nothing.
+        if any("\x00" in value for value in kwargs.values() if isinstance(value, str)):
+            raise NotFound()
         if raw_key is None:
             return
         key = _valid_key(raw_key)

@@ -15,6 +15,8 @@ Whatever the caller may not see answers 404, exactly as what does not exist; wha
 answers 403. Every POST honours `Idempotency-Key` (api/idempotency.py).
 """
 
+import datetime
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -32,7 +34,7 @@ from invoicing import selectors, services
 from invoicing.access import auto_approval_rules_visible_to
 from invoicing.models import AutoApprovalRule, Invoice, InvoiceStatus, Remittance
 from ledger.errors import DomainError
-from ledger.money import InvalidAmount, UnknownCurrency, money_format, money_parse
+from ledger.money import InvalidAmount, UnknownCurrency, money_format, money_formatter, money_parse
 from people.access import budget_holders_visible_to, may
 from people.models import Organisation, OrganisationKind, Role
 from plans.models import Engagement
@@ -287,6 +289,10 @@ class InvoiceListView(generics.ListAPIView):
         query.is_valid(raise_exception=True)
         return selectors.invoice_list(user=self.request.user, **query.validated_data)
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(selectors.invoice_rows(invoices=self.get_queryset()))
+        return self.get_paginated_response(invoice_bodies(list(page), viewer=request.user))
+
     @extend_schema(
         operation_id="invoices_create",
         request=InvoiceInputSerializer,
@@ -327,7 +333,84 @@ class InvoiceListView(generics.ListAPIView):
 def _invoice_response(request: Request, public_id: str, *, status_code: int = status.HTTP_200_OK) -> Response:
     """The invoice as it now stands (read again, so the answer shows every effect of a change)."""
     invoice = selectors.invoice_get(user=request.user, public_id=public_id)
-    return Response(InvoiceSerializer(invoice, context={"request": request}).data, status=status_code)
+    rows = list(selectors.invoice_rows(invoices=Invoice.objects.filter(pk=invoice.pk)))
+    return Response(invoice_bodies(rows, viewer=request.user)[0], status=status_code)
+
+
+def _timestamp(value: datetime.datetime) -> str:
+    """As DRF writes a UTC timestamp: ISO 8601 with a Z."""
+    text = value.astimezone(datetime.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def invoice_bodies(invoices: list[dict[str, Any]], *, viewer: Any) -> list[dict[str, Any]]:
+    """Invoice rows (`invoicing.selectors.invoice_rows`) as InvoiceSerializer documents them, with their
+    lines, funding and history (three queries for all of them). A provider reads only its own people's
+    names in the history."""
+    parts = selectors.invoice_parts(invoice_ids=[invoice["id"] for invoice in invoices])
+    provider_viewer = getattr(viewer, "role", None) == Role.PROVIDER_USER
+    bodies = []
+    formatters: dict[str, Callable[[int], str]] = {}
+    for invoice in invoices:
+        currency = invoice["currency"]
+        if currency not in formatters:
+            formatters[currency] = money_formatter(currency)
+        money = formatters[currency]
+        rows = parts.lines.get(invoice["id"], ())
+        lines = [
+            {
+                "support_item": support_item,
+                "service_date": service_date.isoformat(),
+                "quantity": f"{quantity:.2f}",
+                "unit_price": money(unit_price),
+                "amount": money(amount),
+                "description": description,
+                "streams": [
+                    {"stream": code, "amount": money(part)} for code, part in parts.funding.get(pk, ())
+                ],
+                "outcomes": list(outcomes),
+            }
+            for pk, support_item, service_date, quantity, unit_price, amount, description, outcomes in rows
+        ]
+        history = []
+        for status_, at, by_role, reason, first, last, username, role in parts.events.get(invoice["id"], ()):
+            name = None
+            if username is not None and not (provider_viewer and role != Role.PROVIDER_USER):
+                name = f"{first} {last}".strip() or username
+            history.append(
+                {"status": status_, "at": _timestamp(at), "by": by_role, "by_name": name, "reason": reason}
+            )
+        payment = None
+        if invoice["status"] == InvoiceStatus.PAID and invoice["remittance_line__remittance__public_id"]:
+            payment = {
+                "remittance": invoice["remittance_line__remittance__public_id"],
+                "reference": invoice["remittance_line__remittance__reference"],
+                "paid_on": invoice["remittance_line__remittance__paid_on"].isoformat(),
+                "amount": money(invoice["remittance_line__amount_minor"]),
+            }
+        bodies.append(
+            {
+                "id": invoice["public_id"],
+                "invoice_number": invoice["invoice_number"],
+                "person": invoice["budget_holder__public_id"],
+                "provider": invoice["provider__public_id"],
+                "provider_name": invoice["provider__name"],
+                "status": invoice["status"],
+                "currency": currency,
+                "total": money(invoice["total_minor"]),
+                "issued_on": invoice["issued_on"].isoformat(),
+                "submitted_at": _timestamp(invoice["submitted_at"]),
+                "lines": lines,
+                "findings": [
+                    {"code": f["code"], "pointer": f["pointer"], "detail": f["detail"]}
+                    for f in invoice["findings"]
+                ],
+                "question": invoice["query_question"],
+                "history": history,
+                "payment": payment,
+            }
+        )
+    return bodies
 
 
 class InvoiceDetailView(APIView):

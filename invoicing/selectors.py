@@ -4,6 +4,8 @@ Each list is a queryset the caller paginates; each takes a fixed number of queri
 invoices, lines or events (related rows are prefetched).
 """
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,6 +24,7 @@ from invoicing.models import (
     Invoice,
     InvoiceEvent,
     InvoiceLine,
+    InvoiceLineFunding,
     Remittance,
     RemittanceLine,
 )
@@ -36,14 +39,98 @@ class InvoiceNotFound(DomainError):
 
 
 def _with_details(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    return invoices.select_related(
-        "provider", "budget_holder", "remittance_line__remittance"
-    ).prefetch_related(
-        Prefetch(
-            "lines", queryset=InvoiceLine.objects.order_by("position").prefetch_related("funding__stream")
-        ),
-        Prefetch("events", queryset=InvoiceEvent.objects.order_by("id").select_related("by")),
-    )
+    # Lines, their funding and the history are read by `invoice_parts`, as plain rows: a page of 50
+    # invoices has about a thousand of them, and making model instances of each costs more than the query.
+    return invoices.select_related("provider", "budget_holder", "remittance_line__remittance")
+
+
+@dataclass(frozen=True)
+class InvoiceParts:
+    """The lines, their funding and the history of some invoices, as rows keyed by invoice (or line) pk.
+
+    lines: (pk, support_item, service_date, quantity, unit_price_minor, amount_minor, description, outcomes)
+    funding: (stream code, amount_minor), by line pk, in stored order
+    events: (status, at, by_role, reason, by's first name, last name, username, role), in order
+    """
+
+    lines: dict[int, list[tuple]]
+    funding: dict[int, list[tuple]]
+    events: dict[int, list[tuple]]
+
+
+INVOICE_ROW_FIELDS = (
+    "id",
+    "public_id",
+    "invoice_number",
+    "budget_holder__public_id",
+    "provider__public_id",
+    "provider__name",
+    "status",
+    "currency",
+    "total_minor",
+    "issued_on",
+    "submitted_at",
+    "findings",
+    "query_question",
+    "remittance_line__amount_minor",
+    "remittance_line__remittance__public_id",
+    "remittance_line__remittance__reference",
+    "remittance_line__remittance__paid_on",
+)
+
+
+def invoice_rows(*, invoices: QuerySet[Invoice]) -> QuerySet:
+    """The invoices as plain rows (`INVOICE_ROW_FIELDS`), one query: for lists, where model instances of
+    each invoice, its provider, person and remittance would cost more than the query."""
+    return invoices.values(*INVOICE_ROW_FIELDS)
+
+
+def invoice_parts(*, invoice_ids: list[int]) -> InvoiceParts:
+    """The lines, funding and history of these invoices in three queries, however many there are."""
+    lines: dict[int, list[tuple]] = defaultdict(list)
+    funding: dict[int, list[tuple]] = defaultdict(list)
+    events: dict[int, list[tuple]] = defaultdict(list)
+    if not invoice_ids:
+        return InvoiceParts(lines=lines, funding=funding, events=events)
+    for invoice_id, *row in (
+        InvoiceLine.objects.filter(invoice_id__in=invoice_ids)
+        .order_by("invoice_id", "position")
+        .values_list(
+            "invoice_id",
+            "pk",
+            "support_item_public_id",
+            "service_date",
+            "quantity",
+            "unit_price_minor",
+            "amount_minor",
+            "description",
+            "outcome_public_ids",
+        )
+    ):
+        lines[invoice_id].append(tuple(row))
+    for line_id, code, amount in (
+        InvoiceLineFunding.objects.filter(line__invoice_id__in=invoice_ids)
+        .order_by("pk")
+        .values_list("line_id", "stream__code", "amount_minor")
+    ):
+        funding[line_id].append((code, amount))
+    for invoice_id, *row in (
+        InvoiceEvent.objects.filter(invoice_id__in=invoice_ids)
+        .order_by("pk")
+        .values_list(
+            "invoice_id",
+            "status",
+            "at",
+            "by_role",
+            "reason",
+            "by__first_name",
+            "by__last_name",
+            "by__username",
+            "by__role",
+        )
+    ):
+        events[invoice_id].append(tuple(row))
+    return InvoiceParts(lines=lines, funding=funding, events=events)
 
 
 def invoice_list(
@@ -54,7 +141,9 @@ def invoice_list(
     issued_after: date | None = None,
     issued_before: date | None = None,
 ) -> QuerySet[Invoice]:
-    """The invoices `user` may see, filtered, with lines, funding and history prefetched."""
+    """The invoices `user` may see, filtered, with provider, person and payment joined in.
+
+    `invoice_parts` reads their lines, funding and history."""
     invoices = invoices_visible_to(user)
     if status:
         invoices = invoices.filter(status=status)

@@ -6,7 +6,7 @@ exactly the currency's minor-unit decimals ("85.75"). Floats are refused everywh
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ledger.errors import DomainError
@@ -125,9 +125,27 @@ def money_parse(text: str, *, currency: str) -> int:
 
 def money_format(amount_minor: int, *, currency: str) -> str:
     """Format minor units as a string with exactly the currency's decimals: 8575 GBP -> "85.75"."""
+    # Integer arithmetic: exact, and much cheaper than a Decimal for lists that format thousands of amounts.
+    _require_int(amount_minor)
     exponent = currency_exponent(currency)
-    value = decimal_from_minor(amount_minor, currency=currency)
-    return f"{value:.{exponent}f}"
+    if exponent == 0:
+        return str(amount_minor)
+    whole, fraction = divmod(abs(amount_minor), 10**exponent)
+    return f"{'-' if amount_minor < 0 else ''}{whole}.{fraction:0{exponent}d}"
+
+
+def money_formatter(currency: str) -> Callable[[int], str]:
+    """`money_format` for one currency, its exponent looked up once: for lists of many amounts."""
+    exponent = currency_exponent(currency)
+    if exponent == 0:
+        return str
+    scale = 10**exponent
+
+    def format_amount(amount_minor: int) -> str:
+        whole, fraction = divmod(abs(amount_minor), scale)
+        return f"{'-' if amount_minor < 0 else ''}{whole}.{fraction:0{exponent}d}"
+
+    return format_amount
 
 
 def money_allocate(total_minor: int, *, weights: Sequence[int | Decimal]) -> list[int]:

@@ -17,6 +17,7 @@ from ledger.money import (
     minor_round,
     money_allocate,
     money_format,
+    money_formatter,
     money_parse,
 )
 
@@ -247,3 +248,17 @@ class TestMoneyAllocate:
             assert abs(part - exact) < 1
             if weight == 0:
                 assert part == 0
+
+
+class TestMoneyFormatProperty:
+    @given(st.integers(min_value=-(10**15), max_value=10**15), st.sampled_from(["GBP", "JPY", "KWD"]))
+    def test_formatting_is_the_exact_decimal_with_the_currencys_decimals(self, amount_minor, currency):
+        exponent = currency_exponent(currency)
+        expected = f"{Decimal(amount_minor).scaleb(-exponent):.{exponent}f}"
+
+        assert money_format(amount_minor, currency=currency) == expected
+        assert money_parse(expected, currency=currency) == amount_minor
+
+    @given(st.integers(min_value=-(10**15), max_value=10**15), currencies)
+    def test_the_formatter_for_one_currency_formats_as_money_format(self, amount_minor, currency):
+        assert money_formatter(currency)(amount_minor) == money_format(amount_minor, currency=currency)
