@@ -33,7 +33,7 @@ from api.problems import PROBLEM_CONTENT_TYPE
 from invoicing import selectors, services
 from invoicing.access import auto_approval_rules_visible_to
 from invoicing.models import AutoApprovalRule, Invoice, InvoiceStatus, Remittance
-from ledger.errors import DomainError
+from ledger.errors import DomainErrors
 from ledger.money import InvalidAmount, UnknownCurrency, money_format, money_formatter, money_parse
 from people.access import budget_holders_visible_to, may
 from people.models import Organisation, OrganisationKind, Role
@@ -655,17 +655,10 @@ class AutoApprovalRuleListView(APIView):
         return Response(AutoApprovalRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
-class _RuleInvalid(DomainError):
+class _RuleInvalid(DomainErrors):
     code = "auto_approval_rule_invalid"
     message = "This rule cannot be set."
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        self.errors = errors
-        if len(errors) == 1:
-            self.code = errors[0]["code"]
-            super().__init__(errors[0]["detail"])
-        else:
-            super().__init__(f"This rule cannot be set: {len(errors)} problems, see errors for each one.")
+    summary = "This rule cannot be set"
 
 
 class AutoApprovalRuleRevokeView(APIView):

@@ -33,7 +33,7 @@ from invoicing.models import (
     RemittanceLine,
 )
 from ledger import services as ledger_services
-from ledger.errors import DomainError
+from ledger.errors import DomainError, DomainErrors
 from ledger.models import Account
 from ledger.money import (
     InvalidAmount,
@@ -58,22 +58,15 @@ REASON_MAX_LENGTH = 2000
 INVOICE_MAX_LINES = 500
 
 
-class InvoiceInvalid(DomainError):
+class InvoiceInvalid(DomainErrors):
     """A submission breaks api.md's rules; `errors` lists every failure as {code, pointer, detail}."""
 
     code = "invoice_invalid"
     message = "This invoice cannot be accepted."
+    summary = "This invoice cannot be accepted"
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(problems)
-        self.errors = [problem.as_dict() for problem in problems]
-        if len(problems) == 1:
-            self.code = problems[0].code
-            super().__init__(problems[0].detail)
-        else:
-            super().__init__(
-                f"This invoice cannot be accepted: {len(problems)} problems, see errors for each one."
-            )
+        super().__init__([problem.as_dict() for problem in problems])
 
 
 class DuplicateInvoice(DomainError):

@@ -20,3 +20,21 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class DomainErrors(DomainError):
+    """Several broken rules at once: `errors` lists each as {code, pointer, detail}.
+
+    One problem names the error itself (its code and detail become the error's); several are summed up in
+    `summary`. The API's exception handler returns `errors` as they are.
+    """
+
+    summary = "This cannot be done"
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = list(errors)
+        if len(self.errors) == 1:
+            self.code = self.errors[0]["code"]
+            super().__init__(self.errors[0]["detail"])
+        else:
+            super().__init__(f"{self.summary}: {len(self.errors)} problems, see errors for each one.")

@@ -17,7 +17,7 @@ from django_otp.models import Device, VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ledger.errors import DomainError
+from ledger.errors import DomainError, DomainErrors
 from people import access
 from people.models import (
     ORGANISATION_ID_PREFIXES,
@@ -756,21 +756,12 @@ def backup_codes_regenerate(*, user: User) -> list[str]:
 # Providers' contact and payout details ----------------------------------------------------------------
 
 
-class ProviderDetailsInvalid(DomainError):
+class ProviderDetailsInvalid(DomainErrors):
     """The details break a rule; `errors` lists every problem as {code, pointer, detail}."""
 
     code = "provider_details_invalid"
     message = "These provider details cannot be saved."
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        self.errors = errors
-        if len(errors) == 1:
-            self.code = errors[0]["code"]
-            super().__init__(errors[0]["detail"])
-        else:
-            super().__init__(
-                f"These details cannot be saved: {len(errors)} problems, see errors for each one."
-            )
+    summary = "These details cannot be saved"
 
 
 @transaction.atomic
