@@ -765,12 +765,12 @@ def invoice_withdraw(*, invoice: Invoice, by: User, reason: str = "") -> Invoice
 
     Raises NotAllowedToWithdraw and InvoiceStateConflict (already approved, paid, rejected or withdrawn).
     """
-    if not isinstance(reason, str) or len(reason) > REASON_MAX_LENGTH:
-        raise ReasonRequired(f"A reason is text of at most {REASON_MAX_LENGTH:,} characters.")
     invoice = _locked(invoice)
     if by.role != Role.PROVIDER_USER or by.organisation_id != invoice.provider_id:
         raise NotAllowedToWithdraw()
     _check_state(invoice, UNDECIDED_STATUSES, doing="withdrawn (only an invoice not yet approved can be)")
+    if not isinstance(reason, str) or len(reason) > REASON_MAX_LENGTH:
+        raise ReasonRequired(f"A reason is text of at most {REASON_MAX_LENGTH:,} characters.")
     invoice.status = InvoiceStatus.WITHDRAWN
     invoice.save(update_fields=["status"])
     _event(invoice, status=InvoiceStatus.WITHDRAWN, by=by, by_role="provider", reason=reason.strip())
