@@ -613,17 +613,15 @@ def _findings(*, invoice: Invoice, lines: list[_Line], engagements: list[Engagem
 def _invoiced_quantities(
     *, engagement_ids: list[int], excluding: Invoice | None = None
 ) -> dict[int, Decimal]:
-    lines = InvoiceLine.objects.filter(engagement_id__in=engagement_ids, invoice__status__in=_counting())
+    lines = InvoiceLine.objects.filter(
+        engagement_id__in=engagement_ids, invoice__status__in=COUNTING_STATUSES
+    )
     if excluding is not None:
         lines = lines.exclude(invoice=excluding)
     return {
         row["engagement_id"]: row["total"]
         for row in lines.values("engagement_id").annotate(total=Sum("quantity")).order_by()
     }
-
-
-def _counting() -> list[str]:
-    return list(COUNTING_STATUSES)
 
 
 def _rule_matches(
