@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from budgets.calculator import CashEquivalentInvalid
 from invoicing.access import (
     auto_approval_rules_visible_to,
     engagements_visible_to,
@@ -25,11 +26,14 @@ from invoicing.models import (
     InvoiceEvent,
     InvoiceLine,
     InvoiceLineFunding,
+    InvoiceStatus,
     Remittance,
     RemittanceLine,
 )
 from ledger.errors import DomainError
+from ledger.money import money_allocate
 from plans.models import Engagement
+from plans.selectors import plans as plan_selectors
 
 
 class InvoiceNotFound(DomainError):
@@ -199,4 +203,134 @@ def auto_approval_rule_list(*, user: Any, person: str) -> QuerySet[AutoApprovalR
         .active()
         .filter(budget_holder__public_id=person)
         .select_related("provider", "created_by")
+    )
+
+
+# What has been spent against a plan's outcomes (for the person's plan page) -----------------------------
+
+# The invoices whose money is spent: approved (set aside in the ledger) or paid.
+SPENT_STATUSES = (InvoiceStatus.APPROVED, InvoiceStatus.PAID)
+
+
+@dataclass(frozen=True)
+class OutcomeSpend:
+    """One row of `outcome_spending`: an outcome of the version (or, with no `outcome_public_id`, support
+    that serves no outcome of it), what the plan costs for it and what has been spent on it so far."""
+
+    outcome_public_id: str | None
+    label: str
+    planned_minor: int
+    spent_minor: int
+    shared_minor: int  # the part of `spent_minor` that came from lines serving more than one outcome
+
+
+@dataclass(frozen=True)
+class OutcomeSpending:
+    """A version's planned cost and spending per outcome, over the days its money applies."""
+
+    currency: str
+    from_on: date
+    to_on: date
+    costed: bool  # False when the version cannot be costed (yet): planned figures are then 0
+    outcomes: tuple[OutcomeSpend, ...]
+    contingency_minor: int  # planned per stream, for the unexpected; serves no one outcome
+    spent_total_minor: int  # every spent line once
+
+    @property
+    def planned_total_minor(self) -> int:
+        return sum(row.planned_minor for row in self.outcomes) + self.contingency_minor
+
+    @property
+    def has_shared(self) -> bool:
+        return any(row.shared_minor for row in self.outcomes)
+
+
+def outcome_spending(*, version: Any) -> OutcomeSpending:
+    """Per outcome of `version`: its planned cost (the version's costing from `effective_from` to the
+    period's end) and what approved or paid invoice lines with a service date in those days have spent.
+
+    An item (or an invoice line) serving several outcomes is split between them equally, to the penny
+    (`ledger.money.money_allocate`), so that nothing is counted twice: the rows add up to the totals. Lines
+    for outcomes that are not in this version, or for none, go to one row without an outcome. Takes the
+    costing's queries and one more (pass a version from `plans.selectors.plans.plan_version_get`, whose
+    outcomes and items are prefetched; another is read that way first).
+    """
+    if "support_items" not in getattr(version, "_prefetched_objects_cache", {}):
+        version = plan_selectors.plan_version_get(public_id=version.public_id)
+    outcomes = list(version.outcomes.all())
+    items = plan_selectors.support_items_ordered(version=version)
+    known = {outcome.public_id for outcome in outcomes}
+    planned: dict[str | None, int] = defaultdict(int)
+    spent: dict[str | None, int] = defaultdict(int)
+    shared: dict[str | None, int] = defaultdict(int)
+
+    def share(amounts: dict[str | None, int], total: int, ids: list[str]) -> bool:
+        """Split `total` between the outcomes `ids` (equally; unknown ones go to None); True if shared."""
+        targets = [public_id if public_id in known else None for public_id in ids] or [None]
+        for target, part in zip(targets, money_allocate(total, weights=[1] * len(targets)), strict=True):
+            amounts[target] += part
+        return len(targets) > 1
+
+    currency = items[0].stream.currency if items else "GBP"
+    contingency = 0
+    costed = False
+    if items:
+        try:
+            costing = plan_selectors.plan_version_costing(version=version)
+        except CashEquivalentInvalid:
+            costing = None
+        if costing is not None:
+            costed = True
+            currency = costing.currency
+            item_costs: dict[int, int] = defaultdict(int)
+            for line in costing.lines:
+                item_costs[line.item_index] += line.amount_minor + line.on_costs_minor
+            for index, cost in item_costs.items():
+                if cost:
+                    share(planned, cost, [outcome.public_id for outcome in items[index].outcomes.all()])
+            contingency = sum(stream.contingency_minor for stream in costing.streams)
+
+    spent_total = 0
+    lines = InvoiceLine.objects.filter(
+        invoice__budget_holder_id=version.plan.budget_holder_id,
+        invoice__status__in=SPENT_STATUSES,
+        invoice__currency=currency,
+        service_date__range=(version.effective_from, version.ends_on),
+    ).values_list("amount_minor", "outcome_public_ids")
+    for amount, outcome_ids in lines:
+        spent_total += amount
+        ids = [public_id for public_id in outcome_ids or [] if isinstance(public_id, str)]
+        before = dict(spent)
+        if share(spent, amount, ids):
+            for key, value in spent.items():
+                shared[key] += value - before.get(key, 0)
+
+    rows = [
+        OutcomeSpend(
+            outcome_public_id=outcome.public_id,
+            label=outcome.in_own_words,
+            planned_minor=planned[outcome.public_id],
+            spent_minor=spent[outcome.public_id],
+            shared_minor=shared[outcome.public_id],
+        )
+        for outcome in outcomes
+    ]
+    if planned[None] or spent[None]:
+        rows.append(
+            OutcomeSpend(
+                outcome_public_id=None,
+                label="Support not linked to an outcome of this plan",
+                planned_minor=planned[None],
+                spent_minor=spent[None],
+                shared_minor=shared[None],
+            )
+        )
+    return OutcomeSpending(
+        currency=currency,
+        from_on=version.effective_from,
+        to_on=version.ends_on,
+        costed=costed,
+        outcomes=tuple(rows),
+        contingency_minor=contingency,
+        spent_total_minor=spent_total,
     )

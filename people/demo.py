@@ -57,6 +57,7 @@ class DemoUser:
     last_name: str
     organisation_slug: str | None = None
     is_django_admin: bool = False
+    phone: str = ""
 
 
 ORGANISATIONS = [
@@ -134,7 +135,7 @@ USERS = [
     DemoUser("holder", Role.BUDGET_HOLDER, "Alex", "Morgan"),
     DemoUser("rep", Role.REPRESENTATIVE, "Jordan", "Morgan"),
     DemoUser("holder2", Role.BUDGET_HOLDER, "Sam", "Okafor"),
-    DemoUser("navigator", Role.NAVIGATOR, "Priya", "Shah"),
+    DemoUser("navigator", Role.NAVIGATOR, "Priya", "Shah", phone="01632 960 123"),
     DemoUser("officer-asc", Role.AGENCY_OFFICER, "Chris", "Walker", organisation_slug="northshire-asc"),
     DemoUser("officer-atw", Role.AGENCY_OFFICER, "Dee", "Harris", organisation_slug="jobcentre-atw"),
     DemoUser("finance", Role.FINANCE_OFFICER, "Morgan", "Ellis"),
@@ -173,6 +174,7 @@ def _user(spec: DemoUser) -> User:
         first_name=spec.first_name,
         last_name=spec.last_name,
         email=f"{spec.username}@purse-demo.example.org",
+        phone=spec.phone,
         organisation=organisation,
         is_django_admin=spec.is_django_admin,
     )

@@ -185,6 +185,9 @@ class User(AbstractUser):
         related_name="members",
         help_text="Agency officers belong to an agency, provider users to a provider; nobody else to either.",
     )
+    phone = models.CharField(
+        max_length=40, blank=True, help_text="A work telephone number: shown to a navigator's budget holders."
+    )
 
     objects = PurseUserManager()
 

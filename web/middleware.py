@@ -18,6 +18,10 @@ SECOND_FACTOR_EXEMPT_URL_NAMES = frozenset(
         "web:second-factor-verify",
         "web:second-factor-backup-code",
         "web:second-factor-setup",
+        "web:password-reset",
+        "web:password-reset-sent",
+        "web:password-reset-confirm",
+        "web:password-reset-complete",
     }
 )
 # The API's own session authentication refuses unverified staff (api/authentication.py), with a JSON

@@ -1,24 +1,40 @@
 from django.urls import path
 
-from web import views
+from web.routes import invoices, navigator, officer, person
+from web.views import account
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
-    path("sign-in/", views.SignInView.as_view(), name="sign-in"),
-    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
-    path("sign-in/code/", views.SecondFactorVerifyView.as_view(), name="second-factor-verify"),
+    path("", account.HomeView.as_view(), name="home"),
+    path("sign-in/", account.SignInView.as_view(), name="sign-in"),
+    path("sign-out/", account.SignOutView.as_view(), name="sign-out"),
+    path("session/keep-alive/", account.KeepAliveView.as_view(), name="keep-alive"),
+    path("password-reset/", account.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent/", account.PasswordResetSentView.as_view(), name="password-reset-sent"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        account.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("password-reset/done/", account.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+    path("sign-in/code/", account.SecondFactorVerifyView.as_view(), name="second-factor-verify"),
     path(
         "sign-in/backup-code/",
-        views.SecondFactorVerifyView.as_view(backup_code=True),
+        account.SecondFactorVerifyView.as_view(backup_code=True),
         name="second-factor-backup-code",
     ),
-    path("sign-in/set-up-authenticator/", views.SecondFactorSetupView.as_view(), name="second-factor-setup"),
-    path("settings/tokens/", views.TokenListView.as_view(), name="tokens"),
-    path("settings/tokens/<str:public_id>/revoke/", views.TokenRevokeView.as_view(), name="token-revoke"),
-    path("settings/api-keys/", views.ApiKeyListView.as_view(), name="api-keys"),
     path(
-        "settings/api-keys/<str:public_id>/revoke/", views.ApiKeyRevokeView.as_view(), name="api-key-revoke"
+        "sign-in/set-up-authenticator/", account.SecondFactorSetupView.as_view(), name="second-factor-setup"
     ),
+    path("settings/tokens/", account.TokenListView.as_view(), name="tokens"),
+    path("settings/tokens/<str:public_id>/revoke/", account.TokenRevokeView.as_view(), name="token-revoke"),
+    path("settings/api-keys/", account.ApiKeyListView.as_view(), name="api-keys"),
+    path(
+        "settings/api-keys/<str:public_id>/revoke/", account.ApiKeyRevokeView.as_view(), name="api-key-revoke"
+    ),
+    *person.urlpatterns,
+    *invoices.urlpatterns,
+    *navigator.urlpatterns,
+    *officer.urlpatterns,
 ]

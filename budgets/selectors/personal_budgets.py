@@ -4,7 +4,7 @@ from datetime import date
 
 from django.db.models import Prefetch, QuerySet
 
-from budgets.models import FundingStream, Instalment, PersonalBudget, PersonalBudgetStatus
+from budgets.models import FundingStream, Instalment, InstalmentStatus, PersonalBudget, PersonalBudgetStatus
 from ledger.errors import DomainError
 from people.models import BudgetHolder
 
@@ -66,4 +66,18 @@ def personal_budget_list_for_holder(*, budget_holder: BudgetHolder) -> QuerySet[
         PersonalBudget.objects.select_related("stream")
         .filter(budget_holder=budget_holder, status=PersonalBudgetStatus.ACTIVE)
         .order_by("-starts_on", "stream__code")
+    )
+
+
+def instalments_upcoming(*, budget_holder: BudgetHolder, on: date, limit: int = 5) -> list[Instalment]:
+    """The next `limit` instalments still to come to a person (scheduled, due on or after `on`), soonest
+    first, each with its budget and stream."""
+    return list(
+        Instalment.objects.select_related("personal_budget__stream")
+        .filter(
+            personal_budget__budget_holder=budget_holder,
+            status=InstalmentStatus.SCHEDULED,
+            due_on__gte=on,
+        )
+        .order_by("due_on", "personal_budget__stream__code", "pk")[:limit]
     )

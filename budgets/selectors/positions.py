@@ -96,26 +96,42 @@ def budget_positions_for_holder(
 def _positions(
     *, budget_holder: BudgetHolder, on: date, stream: FundingStream | None
 ) -> list[BudgetPosition]:
-    versions = PersonalBudget.objects.select_related("stream").filter(
-        budget_holder=budget_holder, starts_on__lte=on, ends_on__gte=on
-    )
-    if stream is not None:
-        versions = versions.filter(stream=stream)
-    versions = list(versions)  # every version of the budgets whose period contains `on`
+    only = Q(stream=stream) if stream is not None else None
+    return positions_for_holders(holders=[budget_holder], on=on, only=only).get(budget_holder.pk, [])
+
+
+def positions_for_holders(
+    *, holders: list[BudgetHolder], on: date, only: Q | None = None
+) -> dict[int, list[BudgetPosition]]:
+    """The positions of several people at once, {holder pk: positions by stream code}, in the same handful of
+    queries however many people, streams, instalments or postings; `only` narrows their personal budgets
+    (`Q(stream__agency=agency)`, say)."""
+    if not holders:
+        return {}
+    public_ids = {holder.pk: holder.public_id for holder in holders}
+    versions = list(
+        PersonalBudget.objects.select_related("stream").filter(
+            only or Q(), budget_holder_id__in=public_ids, starts_on__lte=on, ends_on__gte=on
+        )
+    )  # every version of the budgets whose period contains `on`
     active = sorted(
         (budget for budget in versions if budget.status == PersonalBudgetStatus.ACTIVE),
-        key=lambda budget: budget.stream.code,
+        key=lambda budget: (budget.budget_holder_id, budget.stream.code),
     )
     if not active:
-        return []
+        return {}
     # A period's versions share its start; active budgets from one stream never overlap.
-    chain = {(budget.stream_id, budget.starts_on) for budget in active}
-    chain_versions = [budget for budget in versions if (budget.stream_id, budget.starts_on) in chain]
+    chain = {(budget.budget_holder_id, budget.stream_id, budget.starts_on) for budget in active}
+    chain_versions = [
+        budget
+        for budget in versions
+        if (budget.budget_holder_id, budget.stream_id, budget.starts_on) in chain
+    ]
 
     instalment_totals = {
-        row["personal_budget__stream_id"]: row
+        (row["personal_budget__budget_holder_id"], row["personal_budget__stream_id"]): row
         for row in Instalment.objects.filter(personal_budget__in=[budget.pk for budget in chain_versions])
-        .values("personal_budget__stream_id")
+        .values("personal_budget__budget_holder_id", "personal_budget__stream_id")
         .annotate(
             received=Sum("amount_minor", filter=Q(status=InstalmentStatus.RECEIVED), default=0),
             posted=Sum("amount_minor", filter=Q(status__in=POSTED_STATUSES), default=0),
@@ -123,13 +139,13 @@ def _positions(
         .order_by()
     }
     funds_keys = {
-        budget.stream_id: accounts.person_funds_key(
-            budget_holder_public_id=budget_holder.public_id, stream_code=budget.stream.code
+        (budget.budget_holder_id, budget.stream_id): accounts.person_funds_key(
+            budget_holder_public_id=public_ids[budget.budget_holder_id], stream_code=budget.stream.code
         )
         for budget in active
     }
     funds_by_key = {account.key: account for account in Account.objects.filter(key__in=funds_keys.values())}
-    funds = {stream_id: funds_by_key.get(key) for stream_id, key in funds_keys.items()}
+    funds = {pair: funds_by_key.get(key) for pair, key in funds_keys.items()}
     funds_ids = [account.pk for account in funds.values() if account is not None]
 
     adjustments: dict[int, int] = defaultdict(int)
@@ -145,7 +161,7 @@ def _positions(
             adjustments[row["account_id"]] += row["total"] if row["side"] == Side.CREDIT else -row["total"]
         in_period = Q()
         for budget in active:
-            account = funds[budget.stream_id]
+            account = funds[(budget.budget_holder_id, budget.stream_id)]
             if account is not None:
                 in_period |= Q(account_id=account.pk, effective_on__range=(budget.starts_on, budget.ends_on))
         for row in (
@@ -160,16 +176,17 @@ def _positions(
         ):
             spent[row["account_id"]] = row["total"]
 
-    positions = []
+    positions: dict[int, list[BudgetPosition]] = defaultdict(list)
     for budget in active:
-        account = funds[budget.stream_id]
-        totals = instalment_totals.get(budget.stream_id, {"received": 0, "posted": 0})
+        pair = (budget.budget_holder_id, budget.stream_id)
+        account = funds[pair]
+        totals = instalment_totals.get(pair, {"received": 0, "posted": 0})
         available = account.available_minor if account is not None else 0
-        weekly = _weekly_equivalent(budget)
+        weekly = weekly_equivalent_minor(budget)
         threshold = budget.stream.surplus_threshold_weeks
-        positions.append(
+        positions[budget.budget_holder_id].append(
             BudgetPosition(
-                budget_holder_public_id=budget_holder.public_id,
+                budget_holder_public_id=public_ids[budget.budget_holder_id],
                 stream_code=budget.stream.code,
                 stream_name=budget.stream.name,
                 currency=budget.currency,
@@ -185,25 +202,36 @@ def _positions(
                 spent_minor=spent[account.pk] if account is not None else 0,
                 available_minor=available,
                 weekly_equivalent_minor=weekly,
-                weeks_held=_weeks_held(available, weekly),
+                weeks_held=weeks_held(available, weekly),
                 surplus_threshold_weeks=threshold,
-                surplus_minor=max(0, available - _round_half_up(threshold * weekly)),
+                surplus_minor=surplus_minor(available_minor=available, budget=budget, weekly_minor=weekly),
             )
         )
-    return positions
+    return dict(positions)
 
 
 def _round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _weekly_equivalent(budget: PersonalBudget) -> int:
+# The per-budget arithmetic, public so that selectors reading many people at once (caseloads, agencies'
+# lists) apply the same rules rather than copies of them.
+
+
+def weekly_equivalent_minor(budget: PersonalBudget) -> int:
     """allocated / (days / 7), half up to the minor unit: exact, as allocated x 7 / days."""
     days = (budget.ends_on - budget.starts_on).days + 1
     return _round_half_up(Decimal(budget.amount_minor * 7) / Decimal(days))
 
 
-def _weeks_held(available_minor: int, weekly_minor: int) -> Decimal | None:
+def weeks_held(available_minor: int, weekly_minor: int) -> Decimal | None:
+    """How many weeks of the budget's weekly equivalent the money available would last (one decimal)."""
     if weekly_minor == 0:
         return None
     return (Decimal(available_minor) / Decimal(weekly_minor)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def surplus_minor(*, available_minor: int, budget: PersonalBudget, weekly_minor: int | None = None) -> int:
+    """Money available above the stream's threshold (threshold weeks x weekly equivalent, half up, once)."""
+    weekly = weekly_equivalent_minor(budget) if weekly_minor is None else weekly_minor
+    return max(0, available_minor - _round_half_up(budget.stream.surplus_threshold_weeks * weekly))

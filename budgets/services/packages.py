@@ -14,8 +14,11 @@ from people.models import BudgetHolder
 
 
 def stream_explanation(*, result: CashEquivalent, stream: StreamAmount) -> dict[str, Any]:
-    """One stream's part of a calculation, as stored on its personal budget: figures and every step."""
+    """One stream's part of a calculation, as stored on its personal budget: its figures and the steps about
+    it (those naming the stream, and those naming none unless they are about an item the stream has no part
+    in: another agency's item is not this agency's business)."""
     money = lambda minor: money_format(minor, currency=result.currency)  # noqa: E731
+    its_items = {line.item_index for line in result.lines if line.stream == stream.stream}
     return {
         "stream": stream.stream,
         "currency": result.currency,
@@ -28,7 +31,11 @@ def stream_explanation(*, result: CashEquivalent, stream: StreamAmount) -> dict[
         "steps": [
             {"step": step.kind, "text": step.text}
             for step in result.steps
-            if step.stream in (None, stream.stream) and step.kind != "total"
+            if step.kind != "total"
+            and (
+                step.stream == stream.stream
+                or (step.stream is None and (step.item_index is None or step.item_index in its_items))
+            )
         ],
     }
 

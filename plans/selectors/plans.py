@@ -183,3 +183,16 @@ def split_request(split: dict[str, Any] | None) -> PercentSplit | CapSplitReques
     return CapSplitRequest(
         stream=cap["stream"], amount=cap["amount"], per=Per(cap["per"]), rest=split["rest"]
     )
+
+
+def outcome_words(*, budget_holder: BudgetHolder, public_ids: set[str]) -> dict[str, str]:
+    """Each outcome's words as the person wrote them, by public id, from the latest version of their plan
+    that has it (outcomes keep their id from version to version). One query."""
+    if not public_ids:
+        return {}
+    rows = (
+        Outcome.objects.filter(version__plan__budget_holder=budget_holder, public_id__in=public_ids)
+        .order_by("version__number")
+        .values_list("public_id", "in_own_words")
+    )
+    return dict(rows)

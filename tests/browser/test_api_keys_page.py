@@ -15,7 +15,7 @@ class TestProviderManagesApiKeys:
         page.goto("/sign-in/?next=/settings/api-keys/")
         page.fill("#id_username", "pat")
         page.fill("#id_password", TEST_PASSWORD)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
 
         page.wait_for_url("**/settings/api-keys/")
         assert "Bright Care" in page.locator("h1").inner_text()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, tab_to
 from tests.people.factories import TEST_PASSWORD, BudgetHolderFactory, TOTPDeviceFactory, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -12,28 +12,19 @@ def _type_by_keyboard(page, text: str) -> None:
     page.keyboard.type(text)
 
 
-def _tab_to(page, selector: str, *, limit: int = 25) -> None:
-    """Press Tab until the element matching `selector` has focus: proves it is reachable by keyboard."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"{selector} could not be reached with the Tab key")
-
-
 class TestBudgetHolderSignsIn:
     def test_sign_in_page_is_accessible_and_works_by_keyboard(self, page, live_server):
         holder = BudgetHolderFactory(user__username="alex")
         page.goto("/sign-in/")
         assert_accessible(page)
 
-        _tab_to(page, "#id_username")
+        tab_to(page, "#id_username")
         _type_by_keyboard(page, "alex")
-        _tab_to(page, "#id_password")
+        tab_to(page, "#id_password")
         _type_by_keyboard(page, TEST_PASSWORD)
         page.keyboard.press("Enter")
 
-        page.wait_for_url(live_server.url + "/")
+        page.wait_for_url(f"{live_server.url}/people/{holder.public_id}/")
         assert holder.user.first_name in page.locator("h1").inner_text()
         assert_accessible(page)
 
@@ -42,7 +33,7 @@ class TestBudgetHolderSignsIn:
         page.goto("/sign-in/")
         page.fill("#id_username", "alex")
         page.fill("#id_password", "not-the-password")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
 
         summary = page.locator(".govuk-error-summary")
         assert summary.is_visible()
@@ -58,16 +49,16 @@ class TestStaffSignInWithSecondFactor:
         page.goto("/sign-in/")
         page.fill("#id_username", "nav")
         page.fill("#id_password", TEST_PASSWORD)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
 
         page.wait_for_url("**/sign-in/code/**")
         assert_accessible(page)
-        _tab_to(page, "#id_code")
+        tab_to(page, "#id_code")
         _type_by_keyboard(page, totp_code(device))
         page.keyboard.press("Enter")
 
-        page.wait_for_url(live_server.url + "/")
-        assert "navigator" in page.locator("main").inner_text().lower()
+        page.wait_for_url(live_server.url + "/caseload/")
+        assert "caseload" in page.locator("main").inner_text().lower()
         assert_accessible(page)
 
     def test_a_navigator_without_an_authenticator_is_taken_to_set_one_up(self, page):
@@ -77,7 +68,7 @@ class TestStaffSignInWithSecondFactor:
         page.goto("/sign-in/")
         page.fill("#id_username", "newnav")
         page.fill("#id_password", TEST_PASSWORD)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
 
         page.wait_for_url("**/set-up-authenticator/**")
         assert page.locator("svg").count() >= 1

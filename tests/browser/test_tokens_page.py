@@ -16,8 +16,8 @@ class TestTokensPage:
         page.goto("/sign-in/")
         page.fill("#id_username", "alex")
         page.fill("#id_password", TEST_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(live_server.url + "/")
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/people/{holder.public_id}/")
 
         page.goto("/settings/tokens/")
         assert "My phone app" in page.locator("main").inner_text()

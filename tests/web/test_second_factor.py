@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db
 VERIFY = reverse("web:second-factor-verify")
 BACKUP = reverse("web:second-factor-backup-code")
 SETUP = reverse("web:second-factor-setup")
-HOME = reverse("web:home")
+# A page every signed-in role may see (home itself sends staff on to their own start page).
+HOME = reverse("web:tokens")
+ROOT = reverse("web:home")
 
 
 def sign_in(client, user):
@@ -194,7 +196,7 @@ class TestBackupCodes:
 
         response = client.post(BACKUP, {"code": codes[0]})
 
-        assert response["Location"] == HOME
+        assert response["Location"] == ROOT
         home = client.get(HOME)
         assert home.status_code == 200
         assert f"You have {len(codes) - 1} left" in home.content.decode()
@@ -244,7 +246,7 @@ class TestUnverifiedStaff:
 
         response = client.post(reverse("web:sign-out"))
 
-        assert response["Location"] == reverse("web:sign-in")
+        assert response["Location"] == reverse("web:sign-in") + "?signed_out=1"
 
     def test_a_stale_device_in_the_session_does_not_count(self, client, sign_in_verified):
         user = NavigatorFactory()
@@ -262,7 +264,7 @@ class TestNonStaff:
         client.force_login(user)
 
         for url in (VERIFY, BACKUP, SETUP):
-            assert client.get(url)["Location"] == HOME
+            assert client.get(url)["Location"] == ROOT
 
     def test_anonymous_is_sent_to_sign_in(self, client):
         response = client.get(VERIFY)
@@ -281,4 +283,4 @@ class TestNonStaff:
         )
         sign_in(client, device.user)
 
-        assert client.post(VERIFY, {"code": totp_code(device)})["Location"] == HOME
+        assert client.post(VERIFY, {"code": totp_code(device)})["Location"] == ROOT

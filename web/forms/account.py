@@ -1,21 +1,9 @@
 """Page forms: they shape and check what people type; the services decide."""
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 
-
-class GovukErrorClassMixin:
-    """Mark each input that has an error with GOV.UK's error class, so the input itself shows it."""
-
-    def add_error(self, field, error) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                classes = widget.attrs.get("class", "").split()
-                if "govuk-input--error" not in classes:
-                    widget.attrs["class"] = " ".join([*classes, "govuk-input--error"])
-
+from web.forms.govuk import GovukErrorClassMixin
 
 WRONG_USERNAME_OR_PASSWORD = (
     "The username or password is not right. Check them and try again. Both are case-sensitive."
@@ -125,3 +113,36 @@ class ProviderApiKeyIssueForm(GovukErrorClassMixin, forms.Form):
         if not name:
             raise forms.ValidationError("Enter a name for the key", code="required")
         return name
+
+
+class PasswordResetRequestForm(GovukErrorClassMixin, PasswordResetForm):
+    """The e-mail address to send a password reset link to."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        email = self.fields["email"]
+        email.label = "Email address"
+        email.help_text = "The address your Purse account uses. We will send a link to choose a new password."
+        email.error_messages["required"] = "Enter your email address"
+        email.error_messages["invalid"] = "Enter an email address in the right format, like name@example.com"
+        email.widget.attrs.update({"class": "govuk-input", "autocomplete": "email", "spellcheck": "false"})
+
+
+class NewPasswordForm(GovukErrorClassMixin, SetPasswordForm):
+    """A new password, typed twice; Django's password validators say what is wrong with a weak one."""
+
+    error_messages = {
+        "password_mismatch": "The two passwords are not the same. Type the same password twice."
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        first, second = self.fields["new_password1"], self.fields["new_password2"]
+        first.label, second.label = "New password", "Type the new password again"
+        first.help_text = (
+            "At least 8 characters, not only numbers. Avoid common words and anything about you."
+        )
+        first.error_messages["required"] = "Enter a new password"
+        second.error_messages["required"] = "Type the new password again"
+        for field in (first, second):
+            field.widget.attrs.update({"class": "govuk-input", "autocomplete": "new-password"})

@@ -5,13 +5,14 @@ from typing import Any
 
 import django_otp
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -21,9 +22,11 @@ from django.views.generic import TemplateView
 from ledger.errors import DomainError
 from people import access, selectors, services
 from people.models import Role
-from web.forms import (
+from web.forms.account import (
     BackupCodeForm,
+    NewPasswordForm,
     OneTimeCodeForm,
+    PasswordResetRequestForm,
     PersonalTokenIssueForm,
     ProviderApiKeyIssueForm,
     SignInForm,
@@ -41,15 +44,46 @@ def _safe_next(request: HttpRequest) -> str:
     return reverse("web:home")
 
 
+# Where each role starts: the page of what they work on.
+ROLE_HOME = {Role.NAVIGATOR: "web:caseload", Role.AGENCY_OFFICER: "web:approvals"}
+
+
 class HomeView(LoginRequiredMixin, TemplateView):
+    """Send each person to where they start: their own budget, the one person they act for, their caseload
+    or their approvals; otherwise (several people to act for, finance, providers) a page of choices."""
+
     template_name = "web/home.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if user.role in ROLE_HOME:
+            return HttpResponseRedirect(reverse(ROLE_HOME[user.role]))
+        holder = selectors.budget_holder_for_user(user=user)
+        if holder is not None:
+            return HttpResponseRedirect(reverse("web:person-home", args=[holder.public_id]))
+        representations = list(selectors.representations_for_user(user=user)[:2])
+        if len(representations) == 1:
+            return HttpResponseRedirect(
+                reverse("web:person-home", args=[representations[0].budget_holder.public_id])
+            )
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        user = self.request.user
-        context["budget_holder"] = selectors.budget_holder_for_user(user=user)
-        context["representations"] = selectors.representations_for_user(user=user)
+        context["representations"] = selectors.representations_for_user(user=self.request.user)
         return context
+
+
+@method_decorator(never_cache, name="dispatch")
+class KeepAliveView(LoginRequiredMixin, View):
+    """The session timeout warning's "Stay signed in": any request restarts the session's clock."""
+
+    raise_exception = True
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        request.session.modified = True
+        return HttpResponse(status=204)
 
 
 class SignInView(auth_views.LoginView):
@@ -64,11 +98,49 @@ class SignInView(auth_views.LoginView):
             return second_factor_url(user=user, next_url=next_url or None)
         return next_url or reverse("web:home")
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["timed_out"] = "timed_out" in self.request.GET
+        context["signed_out"] = "signed_out" in self.request.GET
+        context["session_minutes"] = settings.SESSION_COOKIE_AGE // 60
+        return context
+
 
 class SignOutView(auth_views.LogoutView):
     """Sign out (POST only, as Django's LogoutView): ends the session and the second factor with it."""
 
     http_method_names = ["post", "options"]
+    next_page = reverse_lazy("web:sign-in")
+
+    def get_success_url(self) -> str:
+        return f"{super().get_success_url()}?signed_out=1"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a link to choose a new password. The answer is the same whether or not the address is known,
+    so the page never tells anyone who has a Purse account."""
+
+    template_name = "web/password_reset.html"
+    email_template_name = "web/email/password_reset.txt"
+    subject_template_name = "web/email/password_reset_subject.txt"
+    form_class = PasswordResetRequestForm
+    success_url = reverse_lazy("web:password-reset-sent")
+
+
+class PasswordResetSentView(auth_views.PasswordResetDoneView):
+    template_name = "web/password_reset_sent.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Choose a new password from the link in the e-mail (the link works once, for a few days)."""
+
+    template_name = "web/password_reset_confirm.html"
+    form_class = NewPasswordForm
+    success_url = reverse_lazy("web:password-reset-complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "web/password_reset_complete.html"
 
 
 @method_decorator(never_cache, name="dispatch")
