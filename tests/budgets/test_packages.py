@@ -54,6 +54,32 @@ class TestPersonalBudgetsFromPackage:
         for budget in budgets:
             assert_budget_adds_up(budget)
 
+    def test_each_streams_steps_leave_out_the_items_it_has_no_part_in(self, demo_streams):
+        holder = BudgetHolderFactory()
+        package = _package(
+            ItemRequest(
+                service_code="ASC-PC",
+                quantity=Decimal("14"),
+                per=Per.WEEK,
+                split=CapSplitRequest(stream="ASC", amount="250.00", per=Per.WEEK, rest="ILF"),
+            ),
+            ItemRequest(service_code="ATW-SW", quantity=Decimal("6"), per=Per.WEEK),
+        )
+
+        budgets = personal_budgets_create_from_package(budget_holder=holder, package=package, created_by=None)
+
+        steps = {
+            budget.stream.code: [step["text"] for step in budget.explanation["calculation"]["steps"]]
+            for budget in budgets
+        }
+        # Another agency's item (and what it pays) is not this agency's business.
+        assert not any("ASC-PC" in text or "ASC" in text or "ILF" in text for text in steps["ATW"])
+        assert any("ATW-SW" in text for text in steps["ATW"])
+        assert not any("ATW-SW" in text for text in steps["ASC"] + steps["ILF"])
+        assert any("ASC-PC" in text for text in steps["ASC"]) and any(
+            "ASC-PC" in text for text in steps["ILF"]
+        )
+
     def test_all_or_nothing_when_one_stream_already_has_a_budget(self, demo_streams):
         holder = BudgetHolderFactory()
         personal_budgets_create_from_package(
