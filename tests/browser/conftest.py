@@ -28,9 +28,18 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A browser test that hangs (a page waiting on something that never comes) fails after this long rather than
+# holding up the whole run; the slowest, the crawl of every page of one role, takes under a minute.
+BROWSER_TEST_TIMEOUT_SECONDS = 300
 PHONE = {"width": 320, "height": 640}
 _NO_JS_PAGES: "weakref.WeakSet" = weakref.WeakSet()
 DESKTOP = {"width": 1280, "height": 900}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(BROWSER_TEST_TIMEOUT_SECONDS))
 
 
 @pytest.fixture(scope="session")
