@@ -261,3 +261,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Background work (statement runs, reconciliation imports, payment batches) on Celery. With no broker, as on
+# the embedded default, tasks run eagerly in the process that asks for them; a council sets
+# CELERY_BROKER_URL (Redis) and runs `celery -A config worker`, and adds workers rather than code.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged once it has run, so a worker that dies mid-task leaves it to be run again; tasks
+# are written to be idempotent for that reason. One task at a time per worker process keeps that fair.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
+CELERY_TIMEZONE = TIME_ZONE
