@@ -1,6 +1,9 @@
 """A provider user's API keys page in real headless Chromium at 320px, checked with axe-core."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from people.models import ProviderApiKey
 from tests.browser.conftest import assert_accessible
@@ -22,8 +25,8 @@ class TestProviderManagesApiKeys:
         assert_accessible(page)
 
         page.click("button[type=submit]:has-text('Create key')")
-        assert page.locator(".govuk-error-summary").is_visible()
-        assert page.title().startswith("Error:")
+        expect(page.locator(".govuk-error-summary")).to_be_visible()
+        expect(page).to_have_title(re.compile(r"^Error: "))
         assert_accessible(page)
 
         page.fill("#id_name", "Rota system")

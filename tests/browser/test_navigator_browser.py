@@ -5,6 +5,7 @@ off), withdrawing a draft, and recording a review after checking it."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from plans.models import PlanVersionStatus, Review, SupportItem
 from tests.browser.conftest import (
@@ -79,7 +80,7 @@ class TestNavigator:
         page.goto(f"/people/{world.base.alex.public_id}/plan/edit/items/new/")
         page.fill("#id_quantity", "lots")
         page.click("button:has-text('Add the item')")
-        assert page.title().startswith("Error:")
+        expect(page).to_have_title(re.compile(r"^Error: "))
         summary = page.locator(".govuk-error-summary")
         assert "Enter how many units as a number" in summary.inner_text()
         assert_accessible_at_both_widths(page)

@@ -5,6 +5,7 @@ at 320px and at 1280px."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from plans.models import PlanVersionStatus, StreamApproval, StreamApprovalStatus
 from plans.services import workflow
@@ -80,8 +81,8 @@ class TestOfficerReturnsWithoutJavaScript:
         assert_accessible_at_both_widths(page, "officer-return")
 
         page.click("button:has-text('Continue')")
-        assert page.locator(".govuk-error-summary").is_visible()
-        assert page.title().startswith("Error:")
+        expect(page.locator(".govuk-error-summary")).to_be_visible()
+        expect(page).to_have_title(re.compile(r"^Error: "))
         assert_accessible_at_both_widths(page)
         page.click(".govuk-error-summary a")
         page.fill("#id_reason", "Taxis: three days a week, not five.")

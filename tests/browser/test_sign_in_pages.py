@@ -1,6 +1,9 @@
 """The sign-in journeys in real headless Chromium at 320px, by keyboard alone, checked with axe-core."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, tab_to
 from tests.people.factories import TEST_PASSWORD, BudgetHolderFactory, TOTPDeviceFactory, totp_code
@@ -36,8 +39,8 @@ class TestBudgetHolderSignsIn:
         page.click("main button[type=submit]")
 
         summary = page.locator(".govuk-error-summary")
-        assert summary.is_visible()
-        assert page.title().startswith("Error:")
+        expect(summary).to_be_visible()
+        expect(page).to_have_title(re.compile(r"^Error: "))
         assert_accessible(page)
         summary.locator("a").first.click()
         assert page.evaluate("document.activeElement.id") in {"id_username", "id_password"}

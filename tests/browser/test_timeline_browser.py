@@ -1,7 +1,10 @@
 """The timeline and messages page in headless Chromium, at 320px and 1280px, with axe-core: the person sends
 their navigator a message (with JavaScript off, and by keyboard), the navigator adds and corrects a note."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from plans.models import TimelineEntry
 from tests.browser.conftest import (
@@ -28,8 +31,8 @@ class TestThePersonSendsAMessage:
         assert_accessible_at_both_widths(page, "timeline-timeline")
 
         page.click("button:has-text('Send message')")
-        assert page.locator(".govuk-error-summary").is_visible()
-        assert page.title().startswith("Error:")
+        expect(page.locator(".govuk-error-summary")).to_be_visible()
+        expect(page).to_have_title(re.compile(r"^Error: "))
         assert_accessible_at_both_widths(page)
         page.click(".govuk-error-summary a")
         assert page.evaluate("document.activeElement.id") == "id_message-text"
@@ -69,7 +72,7 @@ class TestTheNavigatorsNotes:
         assert_accessible_at_both_widths(page, "timeline-note-correct")
         page.fill("#id_text", "")
         page.click("button:has-text('Save correction')")
-        assert page.locator(".govuk-error-summary").is_visible()
+        expect(page.locator(".govuk-error-summary")).to_be_visible()
         assert_accessible_at_both_widths(page)
         page.fill("#id_text", "Phoned Alex about the new job in October.")
         page.click("button:has-text('Save correction')")
