@@ -8,6 +8,7 @@ from people.models import (
     AuditEvent,
     BudgetHolder,
     Organisation,
+    OrganisationKind,
     PersonalToken,
     ProviderApiKey,
     Representative,
@@ -21,6 +22,11 @@ def user_get_by_username(*, username: str) -> User | None:
 
 def organisation_get_by_slug(*, slug: str) -> Organisation | None:
     return Organisation.objects.filter(slug=slug).first()
+
+
+def provider_list() -> QuerySet[Organisation]:
+    """Every care provider, by name (for choosing one on a form)."""
+    return Organisation.objects.filter(kind=OrganisationKind.PROVIDER).order_by("name")
 
 
 def organisation_get_by_public_id(*, public_id: str) -> Organisation | None:

@@ -31,7 +31,8 @@ from invoicing.models import InvoiceStatus
 from invoicing.selectors import invoice_list
 from ledger.errors import DomainError
 from ledger.money import money_format
-from people.models import Organisation, OrganisationKind, Role
+from people import selectors as people_selectors
+from people.models import Role
 from plans.models import PlanVersion, PlanVersionStatus, SupportItem
 from plans.selectors import caseload as caseload_selectors
 from plans.selectors import plans as plan_selectors
@@ -400,7 +401,7 @@ def _item_form(
     streams = list(catalogue_selectors.stream_list())
     for stream in streams:
         rated.extend(catalogue_selectors.stream_services_on(stream=stream, on=version.effective_from))
-    providers = list(Organisation.objects.filter(kind=OrganisationKind.PROVIDER).order_by("name"))
+    providers = list(people_selectors.provider_list())
     return SupportItemForm(
         data,
         initial=initial,
