@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import cash_equivalents, invoicing, plans, views
+from api import cash_equivalents, invoicing, plans, statements, views
 from api.idempotency import idempotent_routes
 from api.streams import StreamListView, StreamServicesView
 from api.timeline import MessageView, NoteView, TimelineView
@@ -99,6 +99,37 @@ urlpatterns = [
     path("v1/invoices/<str:id>/reject/", invoicing.InvoiceRejectView.as_view(), name="invoice-reject"),
     path("v1/invoices/<str:id>/withdraw/", invoicing.InvoiceWithdrawView.as_view(), name="invoice-withdraw"),
     path("v1/remittances/", invoicing.RemittanceListView.as_view(), name="remittance-list"),
+    path(
+        "v1/people/<str:per>/statements/", statements.PersonStatementView.as_view(), name="person-statements"
+    ),
+    path(
+        "v1/people/<str:per>/statements/issued/",
+        statements.PersonIssuedStatementListView.as_view(),
+        name="person-statements-issued",
+    ),
+    path(
+        "v1/streams/<str:code>/statements/",
+        statements.StreamStatementView.as_view(),
+        name="stream-statements",
+    ),
+    path(
+        "v1/streams/<str:code>/statements/issued/",
+        statements.StreamIssuedStatementListView.as_view(),
+        name="stream-statements-issued",
+    ),
+    path("v1/statements/<str:stm>/", statements.IssuedStatementView.as_view(), name="statement-detail"),
+    path("v1/statement-runs/", statements.StatementRunListView.as_view(), name="statement-run-list"),
+    path("v1/statement-runs/<str:run>/", statements.StatementRunView.as_view(), name="statement-run-detail"),
+    path(
+        "v1/statement-runs/<str:run>/resume/",
+        statements.StatementRunResumeView.as_view(),
+        name="statement-run-resume",
+    ),
+    path(
+        "v1/statement-runs/<str:run>/retry/",
+        statements.StatementRunRetryView.as_view(),
+        name="statement-run-retry",
+    ),
 ]
 
 # Every POST honours Idempotency-Key (api.md): keep this the last line, so that no route is left out.

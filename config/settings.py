@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "budgets",
     "plans",
     "invoicing",
+    "statements",
     "api",
     "web",
 ]
@@ -252,6 +253,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InvoiceStatusEnum": "invoicing.models.InvoiceStatus.choices",
         "PlanVersionStatusEnum": "plans.models.PlanVersionStatus.choices",
+        "StatementKindEnum": "statements.models.StatementKind.choices",
+        "StatementRunStatusEnum": "statements.models.RunStatus.choices",
     },
 }
 
@@ -260,6 +263,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint reports every layout step at INFO; its warnings (a resource refused, say) still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # Background work (statement runs, reconciliation imports, payment batches) on Celery. With no broker, as on

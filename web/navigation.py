@@ -37,9 +37,19 @@ def _items(user: Any) -> list[tuple[str, str, tuple]]:
     if role == Role.NAVIGATOR:
         return [("Caseload", "web:caseload", ())]
     if role == Role.AGENCY_OFFICER:
-        return [("Plans to approve", "web:approvals", ()), ("People we fund", "web:funded-people", ())]
+        return [
+            ("Plans to approve", "web:approvals", ()),
+            ("People we fund", "web:funded-people", ()),
+            ("Statements", "web:stream-statements", ()),
+        ]
     if role == Role.PROVIDER_USER:
         return [("Home", "web:home", ()), ("API keys", "web:api-keys", ())]
+    if role in (Role.FINANCE_OFFICER, Role.ADMINISTRATOR):
+        return [
+            ("Home", "web:home", ()),
+            ("Statement runs", "web:statement-runs", ()),
+            ("Agency statements", "web:stream-statements", ()),
+        ]
     return [("Home", "web:home", ())]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web.routes import invoices, navigator, officer, person
+from web.routes import invoices, navigator, officer, person, statements
 from web.views import account
 
 app_name = "web"
@@ -37,4 +37,5 @@ urlpatterns = [
     *invoices.urlpatterns,
     *navigator.urlpatterns,
     *officer.urlpatterns,
+    *statements.urlpatterns,
 ]

@@ -21,13 +21,13 @@ ROLES = {
     "holder": {"/people/", "/invoices/", "/plan/", "/statements/", "/timeline/", "/auto-approval/"},
     "rep": {"/people/", "/invoices/", "/plan/", "/statements/", "/timeline/"},
     "navigator": {"/caseload/", "/plan/edit/", "/reviews/", "/invoices/", "/timeline/"},
-    "officer-asc": {"/approvals/", "/funded-people/"},
-    "finance": {"/settings/tokens/"},
+    "officer-asc": {"/approvals/", "/funded-people/", "/streams/", "/streams/ASC/statements/"},
+    "finance": {"/settings/tokens/", "/finance/statement-runs/", "/streams/", "/streams/DFG/statements/"},
     "bright-care": {"/settings/api-keys/"},
 }
 MAX_PAGES = 45
-# Not pages of Purse's own (the admin, the API's documentation) or not a page at all.
-SKIP = re.compile(r"^/(admin|api|static)/|^/sign-out/|^/session/|^mailto:|^tel:")
+# Not pages of Purse's own (the admin, the API's documentation) or not a page at all (downloads: PDF, CSV).
+SKIP = re.compile(r"^/(admin|api|static)/|^/sign-out/|^/session/|^mailto:|^tel:|/(pdf|csv)/(\?|$)")
 
 
 def _same_site_paths(page, origin: str) -> list[str]:

@@ -81,8 +81,8 @@ class TestTheStatement:
     def test_read_the_statement_at_both_widths(self, page, live_server, world):
         sign_in_as(page, live_server, world.users["holder"])
         page.goto(f"/people/{world.base.alex.public_id}/statements/")
-        assert page.locator("h1").inner_text() == "Your statement"
-        assert "Set aside for invoice C-1" in page.locator("main").inner_text()
+        assert page.locator("h1").inner_text() == "Your statement for 1 November 2026 to 30 November 2026"
+        assert "(invoice C-1)" in page.locator("#set-aside ~ ol").inner_text()
         assert_accessible_at_both_widths(page, "statements-statements")
 
     def test_finance_reads_it_too(self, page, live_server, world):

@@ -51,3 +51,17 @@ def day(value: date | datetime | None) -> str:
         local = timezone.localtime(value)
         return f"{date_display(local.date())}, {local:%H:%M}"
     return date_display(value)
+
+
+@register.filter
+def date_parts(field) -> list[dict[str, str]]:
+    """A GOV.UK date input's boxes (web.forms.statements.DateInputField): each one's name suffix, label, width
+    and the value typed or given."""
+    value = field.value()
+    values = value if isinstance(value, list | tuple) else field.field.widget.decompress(value)
+    return [
+        {"suffix": suffix, "label": label, "width": width, "value": value or ""}
+        for (suffix, label, width), value in zip(
+            (("day", "Day", "2"), ("month", "Month", "2"), ("year", "Year", "4")), values, strict=True
+        )
+    ]

@@ -111,9 +111,10 @@ class PersonPageMixin(LoginRequiredMixin):
         return context
 
 
-def paginate(request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE) -> Page:
-    """One page of `items` (a queryset or list), by `?page=`; an impossible page number shows the nearest."""
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+def paginate(request: HttpRequest, items: Any, *, per_page: int = PAGE_SIZE, param: str = "page") -> Page:
+    """One page of `items` (a queryset or list), by `?page=` (or `param`, for a second list on a page); an
+    impossible page number shows the nearest."""
+    return Paginator(items, per_page).get_page(request.GET.get(param))
 
 
 def add_domain_error(form: forms.Form, error: DomainError, *, fields: dict[str, str] | None = None) -> None:

@@ -1,15 +1,18 @@
-"""`python manage.py bench ledger|invoicing`: run a benchmark and print its figures against its goals."""
+"""`python manage.py bench ledger|invoicing|statements`: run a benchmark and print its figures against its
+goals."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from invoicing.benchmarks import BenchUnavailable, invoicing_bench_run
 from invoicing.services import INVOICE_MAX_LINES
 from ledger.benchmarks import bench_database, ledger_bench_run
+from statements.benchmarks import statements_bench_run
 
-# Each target's sizes, and the default of `--reads` (shared by both).
+# Each target's sizes, and the default of `--reads` (shared by ledger and invoicing).
 SIZES = {
     "ledger": ("transactions", "threads", "small_postings", "postings", "reads"),
     "invoicing": ("submissions", "lines", "invoices", "reads"),
+    "statements": ("people", "short_lines", "long_lines", "renders"),
 }
 READS = {"ledger": 1_000, "invoicing": 200}
 
@@ -20,12 +23,14 @@ class Command(BaseCommand):
         "INSERTs, and current-balance reads for an account with few against very many postings. "
         "`invoicing`: in the demo world, invoice submissions over HTTP against the service, the invoice "
         "list against json.dumps of its rows' values, and the queries per request of POST and GET "
-        "/api/v1/invoices/ at two sizes. Runs in a throwaway database, created and dropped again, unless "
+        "/api/v1/invoices/ at two sizes. `statements`: seconds a page of a long person's statement against a "
+        "short one's, and a month-end statement run on 2 Celery worker processes against 1 (needs "
+        "PostgreSQL and Redis). Runs in a throwaway database, created and dropped again, unless "
         "--use-current-database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["ledger", "invoicing"])
+        parser.add_argument("target", choices=["ledger", "invoicing", "statements"])
         ledger = parser.add_argument_group("ledger")
         ledger.add_argument("--transactions", type=int, default=2000, help="per throughput measurement")
         ledger.add_argument("--threads", type=int, default=4, help="concurrent writers")
@@ -38,6 +43,28 @@ class Command(BaseCommand):
         invoicing.add_argument("--lines", type=int, default=5, help="lines of each submitted invoice")
         invoicing.add_argument(
             "--invoices", type=int, default=1_000, help="invoices in the table for the list's measurements"
+        )
+        statements = parser.add_argument_group("statements")
+        statements.add_argument(
+            "--people", type=int, default=200, help="people with money and paid invoices in the timed runs"
+        )
+        statements.add_argument(
+            "--short-lines", type=int, default=2, help="paid invoice lines of the short statement's person"
+        )
+        statements.add_argument(
+            "--long-lines",
+            type=int,
+            default=72,
+            help="paid invoice lines of the long statement's person (72: about 12 pages)",
+        )
+        statements.add_argument("--renders", type=int, default=7, help="timed renders of each statement")
+        statements.add_argument(
+            "--skip-workers", action="store_true", help="do not time the runs on Celery workers"
+        )
+        statements.add_argument(
+            "--redis-url",
+            default=None,
+            help="the workers' broker, a Redis database of its own (default redis://127.0.0.1:6379/5)",
         )
         parser.add_argument(
             "--reads",
@@ -56,7 +83,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         target = options["target"]
         if options["reads"] is None:
-            options["reads"] = READS[target]
+            options["reads"] = READS.get(target)
         for name in SIZES[target]:
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
@@ -65,6 +92,16 @@ class Command(BaseCommand):
         progress = lambda message: self.stderr.write(f"... {message}")  # noqa: E731
 
         def run():
+            if target == "statements":
+                return statements_bench_run(
+                    people=options["people"],
+                    short_lines=options["short_lines"],
+                    long_lines=options["long_lines"],
+                    renders=options["renders"],
+                    workers=not options["skip_workers"],
+                    redis_url=options["redis_url"],
+                    progress=progress,
+                )
             if target == "invoicing":
                 try:
                     return invoicing_bench_run(

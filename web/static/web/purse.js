@@ -76,5 +76,33 @@ function liveForms () {
   })
 }
 
+// A statement run's progress: while the run is making statements, its live region (data-purse-poll-url)
+// asks the page again every few seconds for the progress only, and shows it if it has changed; it stops
+// once the run has finished. Without JavaScript the region's "Check progress again" link does the same.
+function pollProgress () {
+  const region = document.querySelector('[data-purse-poll-url]')
+  if (!region) return
+  const seconds = Math.max(2, Number(region.dataset.pursePollSeconds || 5))
+  const poll = async () => {
+    let answer
+    try {
+      answer = await fetch(region.dataset.pursePollUrl, {
+        credentials: 'same-origin', headers: { 'X-Requested-With': 'fetch' }
+      })
+    } catch (error) {
+      setTimeout(poll, seconds * 1000)
+      return
+    }
+    if (!answer.ok) return
+    const fresh = document.createElement('div')
+    fresh.innerHTML = await answer.text()
+    // Only a change is shown, so that a screen reader hears the live region when there is news.
+    if (fresh.textContent.trim() !== region.textContent.trim()) region.replaceChildren(...fresh.childNodes)
+    if (answer.headers.get('X-Purse-Running') === '1') setTimeout(poll, seconds * 1000)
+  }
+  setTimeout(poll, seconds * 1000)
+}
+
 sessionTimeout()
 liveForms()
+pollProgress()
