@@ -7,7 +7,8 @@
   &issued_before=`), `GET /api/v1/invoices/{id}/`, `POST /api/v1/invoices/{id}/withdraw/` (the provider).
 * `POST /api/v1/invoices/{id}/approve/`, `.../query/` `{"reason"}`, `.../reject/` `{"reason"}`: the person or
   a representative who may approve; their navigator for an invoice on hold.
-* `GET /api/v1/remittances/`: what was paid to the caller's provider (finance and administrators: all).
+* `GET /api/v1/remittances/`: what was paid to the caller's provider (finance and administrators: all); a
+  payment that failed or was reversed afterwards keeps its remittance, with `reversed_on` and why.
 * `GET|POST /api/v1/people/{per}/auto-approval-rules/`, `POST /api/v1/auto-approval-rules/{aar}/revoke/`:
   the person's standing approvals of a provider's routine invoices.
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
@@ -498,9 +499,21 @@ class RemittanceSerializer(serializers.Serializer):
     currency = serializers.CharField()
     total = serializers.SerializerMethodField()
     invoices = RemittanceInvoiceSerializer(source="lines", many=True)
+    reversed_on = serializers.DateField(
+        allow_null=True,
+        help_text="null while the payment stands; the day it failed or was reversed (the money did not "
+        "reach you, and the invoices are waiting to be paid again).",
+    )
+    reversal_reason = serializers.SerializerMethodField(
+        help_text="Why the payment did not go through, in plain English; null while it stands."
+    )
 
     def get_total(self, remittance: Remittance) -> str:
         return _money(remittance.total_minor, remittance.currency)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reversal_reason(self, remittance: Remittance) -> str | None:
+        return (remittance.reversal_reason or None) if remittance.reversed_on else None
 
 
 class RemittanceListView(generics.ListAPIView):

@@ -1,10 +1,22 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import cash_equivalents, invoicing, plans, statements, views
+from api import cash_equivalents, funding, invoicing, plans, statements, views
 from api.idempotency import idempotent_routes
+from api.payments import (
+    BacsFileCancelView,
+    BacsFileConfirmView,
+    BacsFileView,
+    PaymentAcknowledgeView,
+    PaymentRunListView,
+    PaymentRunPaymentListView,
+    PaymentRunView,
+    PaymentView,
+    PaymentWarningListView,
+)
 from api.streams import StreamListView, StreamServicesView
 from api.timeline import MessageView, NoteView, TimelineView
+from api.webhooks import StripeWebhookView
 
 app_name = "api"
 
@@ -13,9 +25,16 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("v1/me/", views.MeView.as_view(), name="me"),
+    path("v1/webhooks/stripe/", StripeWebhookView.as_view(), name="webhook-stripe"),
     path("v1/cash-equivalents/", cash_equivalents.CashEquivalentView.as_view(), name="cash-equivalents"),
     path("v1/streams/", StreamListView.as_view(), name="stream-list"),
     path("v1/streams/<str:code>/services/", StreamServicesView.as_view(), name="stream-services"),
+    path(
+        "v1/streams/<str:code>/funding-receipts/",
+        funding.FundingReceiptListView.as_view(),
+        name="stream-funding-receipts",
+    ),
+    path("v1/instalments/late/", funding.LateInstalmentListView.as_view(), name="instalments-late"),
     path("v1/people/", plans.PersonListView.as_view(), name="person-list"),
     path("v1/people/<str:per>/", plans.PersonView.as_view(), name="person-detail"),
     path("v1/people/<str:per>/plan/", plans.PlanView.as_view(), name="person-plan"),
@@ -130,6 +149,21 @@ urlpatterns = [
         statements.StatementRunRetryView.as_view(),
         name="statement-run-retry",
     ),
+    path("v1/payment-runs/", PaymentRunListView.as_view(), name="payment-run-list"),
+    path("v1/payment-runs/<str:run>/", PaymentRunView.as_view(), name="payment-run-detail"),
+    path(
+        "v1/payment-runs/<str:run>/payments/",
+        PaymentRunPaymentListView.as_view(),
+        name="payment-run-payments",
+    ),
+    path("v1/payments/<str:payment>/", PaymentView.as_view(), name="payment-detail"),
+    path(
+        "v1/payments/<str:payment>/acknowledge/", PaymentAcknowledgeView.as_view(), name="payment-acknowledge"
+    ),
+    path("v1/payment-warnings/", PaymentWarningListView.as_view(), name="payment-warning-list"),
+    path("v1/bacs-files/<str:bacs_file>/", BacsFileView.as_view(), name="bacs-file-detail"),
+    path("v1/bacs-files/<str:bacs_file>/confirm/", BacsFileConfirmView.as_view(), name="bacs-file-confirm"),
+    path("v1/bacs-files/<str:bacs_file>/cancel/", BacsFileCancelView.as_view(), name="bacs-file-cancel"),
 ]
 
 # Every POST honours Idempotency-Key (api.md): keep this the last line, so that no route is left out.

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "budgets",
     "plans",
     "invoicing",
+    "payments",
     "statements",
     "api",
     "web",
@@ -266,6 +267,20 @@ LOGGING = {
     # WeasyPrint reports every layout step at INFO; its warnings (a resource refused, say) still show.
     "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
+
+# Payments. Stripe Connect pays providers who have a connected account; without STRIPE_SECRET_KEY (as on the
+# demo) Stripe payouts are switched off and the Bacs file still pays providers by bank transfer.
+# STRIPE_API_BASE points the SDK somewhere else than api.stripe.com (the tests' local double).
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# The council's account that Bacs files pay from, and its Bacs service user number (SUN).
+BACS_SERVICE_USER_NUMBER = os.environ.get("BACS_SERVICE_USER_NUMBER", "999999" if DEBUG else "")
+BACS_SORT_CODE = os.environ.get("BACS_SORT_CODE", "404040" if DEBUG else "")
+BACS_ACCOUNT_NUMBER = os.environ.get("BACS_ACCOUNT_NUMBER", "12345678" if DEBUG else "")
+BACS_ACCOUNT_NAME = os.environ.get("BACS_ACCOUNT_NAME", "PURSE DEMO COUNCIL" if DEBUG else "")
+# Who is told when a payment fails or is reversed (besides the warning on the finance pages).
+PAYMENTS_WARNING_EMAILS = env_list("PAYMENTS_WARNING_EMAILS", [])
 
 # Background work (statement runs, reconciliation imports, payment batches) on Celery. With no broker, as on
 # the embedded default, tasks run eagerly in the process that asks for them; a council sets

@@ -93,6 +93,14 @@ class Invoice(models.Model):
         related_name="+",
         help_text="The pending ledger transaction that approval made.",
     )
+    remittance_line = models.ForeignKey(
+        "invoicing.RemittanceLine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The remittance line that paid it, while that payment stands.",
+    )
     query_question = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -242,6 +250,12 @@ class Remittance(models.Model):
     currency = models.CharField(max_length=3)
     total_minor = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    reversed_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="When the payment failed or was reversed: the invoices are unpaid again.",
+    )
+    reversal_reason = models.TextField(blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["provider", "-id"], name="remittance_by_provider")]
@@ -254,8 +268,22 @@ class RemittanceLine(models.Model):
     """One invoice a remittance paid, and how much of it."""
 
     remittance = models.ForeignKey(Remittance, on_delete=models.PROTECT, related_name="lines")
-    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="remittance_line")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="remittance_lines")
     amount_minor = models.BigIntegerField()
+    reversed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the payment failed or was reversed, so the invoice was not paid.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(reversed_at__isnull=True),
+                name="remittance_line_once_in_force",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.remittance_id} {self.invoice_id}"

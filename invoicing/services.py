@@ -34,7 +34,7 @@ from invoicing.models import (
 )
 from ledger import services as ledger_services
 from ledger.errors import DomainError, DomainErrors
-from ledger.models import Account
+from ledger.models import Account, Transaction
 from ledger.money import (
     InvalidAmount,
     UnknownCurrency,
@@ -809,7 +809,7 @@ def _funds_account(holder: BudgetHolder, *, stream_code: str, currency: str) -> 
     return Account.objects.filter(key=key, currency=currency).first()
 
 
-def _reserve(invoice: Invoice) -> None:
+def _reserve(invoice: Invoice, *, key: str | None = None, on: date | None = None) -> None:
     """Reserve the invoice's money: debit each paying stream's funds, credit the provider's payable.
 
     Raises InvoiceInsufficientFunds (the ledger refused it under the funds accounts' row locks).
@@ -831,9 +831,9 @@ def _reserve(invoice: Invoice) -> None:
     )
     try:
         reservation = ledger_services.transaction_reserve(
-            idempotency_key=f"invoice:{invoice.public_id}:reservation",
+            idempotency_key=key or f"invoice:{invoice.public_id}:reservation",
             currency=invoice.currency,
-            effective_on=timezone.localdate(),
+            effective_on=on or timezone.localdate(),
             description=(
                 f"Invoice {invoice.invoice_number} from {invoice.provider.name} ({invoice.public_id})"
             ),
@@ -968,18 +968,26 @@ def auto_approval_rule_revoke(*, rule: AutoApprovalRule, by: User) -> AutoApprov
 
 @transaction.atomic
 def remittance_record(
-    *, provider: Organisation, invoices: list[Invoice], reference: str, paid_on: date, by: User | None
+    *,
+    provider: Organisation,
+    invoices: list[Invoice],
+    reference: str,
+    paid_on: date,
+    by: User | None,
+    amounts: dict[str, int] | None = None,
 ) -> Remittance:
     """Record that approved invoices were paid to `provider` under one payment reference.
 
-    Posts each invoice's reservation in full (the person's funds to the provider's payable) and marks it
-    paid. The same reference for the same invoices returns the first remittance (safe to retry). Raises
-    RemittanceInvalid and InvoiceStateConflict.
+    Posts each invoice's reservation (the person's funds to the provider's payable): in full, or, where
+    `amounts` (invoice public id -> minor units) says less, that much, shared between the paying streams in
+    proportion and with the rest released. Marks each invoice paid. The same reference for the same invoices
+    returns the first remittance (safe to retry). Raises RemittanceInvalid and InvoiceStateConflict.
     """
     if not isinstance(reference, str) or not reference.strip() or len(reference) > 64:
         raise RemittanceInvalid("A payment reference is 1 to 64 characters.")
     if not invoices:
         raise RemittanceInvalid("A remittance pays at least one invoice.")
+    amounts = dict(amounts or {})
     wanted = sorted(invoice.pk for invoice in invoices)
     earlier = Remittance.objects.filter(reference=reference).first()
     if earlier is not None:
@@ -998,30 +1006,41 @@ def remittance_record(
     currencies = {invoice.currency for invoice in locked}
     if len(locked) != len(wanted) or len(currencies) != 1:
         raise RemittanceInvalid("A remittance pays invoices of one currency.")
+    paying: dict[int, int] = {}
     for invoice in locked:
         if invoice.provider_id != provider.pk:
             raise RemittanceInvalid(f"Invoice {invoice.public_id} is not {provider.name}'s.")
         _check_state(invoice, (InvoiceStatus.APPROVED,), doing="paid")
+        amount = amounts.pop(invoice.public_id, invoice.total_minor)
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= invoice.total_minor:
+            raise RemittanceInvalid(
+                f"Invoice {invoice.invoice_number} can be paid more than nothing and at most its total "
+                f"({money_display(invoice.total_minor, currency=invoice.currency)})."
+            )
+        paying[invoice.pk] = amount
+    if amounts:
+        raise RemittanceInvalid(f"{', '.join(sorted(amounts))} is not among the invoices being paid.")
     remittance = Remittance.objects.create(
         provider=provider,
         paid_on=paid_on,
         reference=reference,
         currency=currencies.pop(),
-        total_minor=sum(invoice.total_minor for invoice in locked),
+        total_minor=sum(paying.values()),
     )
     for invoice in locked:
+        amount = paying[invoice.pk]
         ledger_services.pending_post(
             pending=invoice.reservation,
-            idempotency_key=f"invoice:{invoice.public_id}:payment",
+            idempotency_key=f"invoice:{invoice.public_id}:payment:{reference}",
             effective_on=max(paid_on, invoice.reservation.effective_on),
+            amounts_minor=None if amount == invoice.total_minor else _part_amounts(invoice, amount),
             description=f"Paid invoice {invoice.invoice_number} to {provider.name} ({reference})",
             metadata={"kind": "invoice_payment", "invoice": invoice.public_id, "reference": reference},
         )
-        RemittanceLine.objects.create(
-            remittance=remittance, invoice=invoice, amount_minor=invoice.total_minor
-        )
+        line = RemittanceLine.objects.create(remittance=remittance, invoice=invoice, amount_minor=amount)
         invoice.status = InvoiceStatus.PAID
-        invoice.save(update_fields=["status"])
+        invoice.remittance_line = line
+        invoice.save(update_fields=["status", "remittance_line"])
         _event(invoice, status=InvoiceStatus.PAID, by=by, by_role="system", reason=f"Payment {reference}")
         _timeline(
             invoice,
@@ -1029,8 +1048,81 @@ def remittance_record(
             actor=by,
             for_person=(
                 f"{provider.name} was paid "
-                f"{money_display(invoice.total_minor, currency=invoice.currency)} for "
+                f"{money_display(amount, currency=invoice.currency)} for "
                 f"invoice {invoice.invoice_number} on {date_display(paid_on)}."
             ),
         )
+    return remittance
+
+
+def _part_amounts(invoice: Invoice, amount: int) -> list[int]:
+    """How much of each posting of the invoice's reservation a part payment of `amount` posts.
+
+    The reservation debits each paying stream's funds and credits the provider's payable with the total;
+    the part is shared between the streams in proportion (rounded half up, the parts adding up to `amount`).
+    """
+    postings = list(invoice.reservation.postings.order_by("pk").values_list("side", "amount_minor"))
+    debits = [minor for side, minor in postings if side == "debit"]
+    shares = iter(money_allocate(amount, weights=debits))
+    return [next(shares) if side == "debit" else amount for side, _minor in postings]
+
+
+@transaction.atomic
+def remittance_reverse(*, remittance: Remittance, reason: str, on: date, by: User | None) -> Remittance:
+    """Undo a remittance whose payment failed or was reversed: the invoices are approved (unpaid) again.
+
+    Reverses each invoice's payment posting (the money goes back to the person's funds) and reserves it
+    again, so the invoice keeps its claim on the budget and the next payment run pays it. Safe to retry: a
+    remittance already reversed is returned as it is.
+    """
+    remittance = (
+        Remittance.objects.select_for_update(of=("self",)).select_related("provider").get(pk=remittance.pk)
+    )
+    if remittance.reversed_on is not None:
+        return remittance
+    reason = _reason(reason, what="why the payment is being undone")
+    lines = list(remittance.lines.select_related("invoice").order_by("invoice_id"))
+    invoices = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_for_update(of=("self",))
+        .select_related("provider", "budget_holder", "reservation")
+        .filter(pk__in=[line.invoice_id for line in lines])
+        .order_by("pk")
+    }
+    now = timezone.now()
+    for line in lines:
+        invoice = invoices[line.invoice_id]
+        payment = Transaction.objects.get(
+            idempotency_key=f"invoice:{invoice.public_id}:payment:{remittance.reference}"
+        )
+        day = max(on, payment.effective_on)
+        ledger_services.transaction_reverse(
+            transaction=payment,
+            idempotency_key=f"invoice:{invoice.public_id}:payment:{remittance.reference}:reversal",
+            effective_on=day,
+            reason=(
+                f"Payment {remittance.reference} to {remittance.provider.name} did not go through: {reason}"
+            ),
+        )
+        line.reversed_at = now
+        line.save(update_fields=["reversed_at"])
+        invoice.status = InvoiceStatus.APPROVED
+        invoice.remittance_line = None
+        _reserve(invoice, key=f"invoice:{invoice.public_id}:reservation:after:{remittance.reference}", on=day)
+        invoice.save(update_fields=["status", "remittance_line", "reservation"])
+        _event(invoice, status=InvoiceStatus.APPROVED, by=by, by_role="system", reason=reason)
+        _timeline(
+            invoice,
+            kind="invoice.payment_undone",
+            actor=by,
+            for_person=(
+                f"The payment of {money_display(line.amount_minor, currency=invoice.currency)} to "
+                f"{remittance.provider.name} for invoice {invoice.invoice_number} did not go through, so "
+                "the invoice is waiting to be paid again. The money is still set aside for it."
+            ),
+            body=reason,
+        )
+    remittance.reversed_on = on
+    remittance.reversal_reason = reason
+    remittance.save(update_fields=["reversed_on", "reversal_reason"])
     return remittance

@@ -781,7 +781,8 @@ def provider_details_set(
     account_number: str = "",
     stripe_account_id: str = "",
 ) -> ProviderDetails:
-    """Set a provider's contact and payout details (all of them, replacing what was there).
+    """Set a provider's contact and payout details (all of them, replacing what was there, except a Stripe
+    connected account, which is kept while the provider is paid another way).
 
     A UK sort code is 6 digits and an account number 8 (spaces and dashes are dropped); a Stripe connected
     account id starts `acct_`. Raises NotAProvider and ProviderDetailsInvalid (every problem at once).
@@ -813,6 +814,11 @@ def provider_details_set(
     if errors:
         raise ProviderDetailsInvalid(errors)
     keep_bank = payout_method == PayoutMethod.BANK
+    existing = ProviderDetails.objects.filter(provider=provider).first()
+    if payout_method != PayoutMethod.STRIPE:
+        # A connected account Purse made for the provider stays theirs while they are paid another way
+        # (onboarding may still be under way): it is not a secret, and Stripe would not make it again.
+        stripe_account_id = existing.stripe_account_id if existing is not None else ""
     values = {
         "provider_kind": provider_kind,
         "contact_name": contact_name.strip(),
@@ -822,7 +828,7 @@ def provider_details_set(
         "bank_account_name": bank_account_name.strip() if keep_bank else "",
         "sort_code": sort_code if keep_bank else "",
         "account_number": account_number if keep_bank else "",
-        "stripe_account_id": stripe_account_id if payout_method == PayoutMethod.STRIPE else "",
+        "stripe_account_id": stripe_account_id,
         "updated_at": timezone.now(),
     }
     details, created = ProviderDetails.objects.update_or_create(provider=provider, defaults=values)
@@ -837,5 +843,32 @@ def provider_details_set(
             "account_ending": account_number[-2:] if keep_bank else "",
             "created": created,
         },
+    )
+    return details
+
+
+def provider_stripe_account_record(
+    *, provider: Organisation, account_id: str, by: User | None
+) -> ProviderDetails:
+    """Keep the Stripe connected account Purse made for a provider, without changing how it is paid now
+    (it is paid through Stripe only once Stripe says the account can take transfers)."""
+    if not provider.is_provider:
+        raise NotAProvider()
+    if not re.fullmatch(r"acct_[A-Za-z0-9]{1,59}", account_id):
+        raise ProviderDetailsInvalid(
+            [
+                {
+                    "code": "invalid_stripe_account",
+                    "pointer": "/stripe_account_id",
+                    "detail": "A Stripe connected account id starts acct_.",
+                }
+            ]
+        )
+    details, _ = ProviderDetails.objects.get_or_create(provider=provider)
+    details.stripe_account_id = account_id
+    details.updated_at = timezone.now()
+    details.save(update_fields=["stripe_account_id", "updated_at"])
+    audit_event_record(
+        actor=by, action="provider_details.stripe_account", obj=provider, detail={"account": account_id}
     )
     return details

@@ -43,11 +43,17 @@ def _items(user: Any) -> list[tuple[str, str, tuple]]:
             ("Statements", "web:stream-statements", ()),
         ]
     if role == Role.PROVIDER_USER:
-        return [("Home", "web:home", ()), ("API keys", "web:api-keys", ())]
+        return [
+            ("Home", "web:home", ()),
+            ("API keys", "web:api-keys", ()),
+            ("Payouts", "web:provider-payouts", ()),
+        ]
     if role in (Role.FINANCE_OFFICER, Role.ADMINISTRATOR):
         return [
             ("Home", "web:home", ()),
             ("Statement runs", "web:statement-runs", ()),
+            ("Payment runs", "web:payment-runs", ()),
+            ("Funding received", "web:funding", ()),
             ("Agency statements", "web:stream-statements", ()),
         ]
     return [("Home", "web:home", ())]

@@ -1,7 +1,8 @@
 from django.urls import path
 
 from web.routes import invoices, navigator, officer, person, statements
-from web.views import account
+from web.routes import payments as payment_routes
+from web.views import account, funding
 
 app_name = "web"
 
@@ -38,4 +39,9 @@ urlpatterns = [
     *navigator.urlpatterns,
     *officer.urlpatterns,
     *statements.urlpatterns,
+    *payment_routes.urlpatterns,
+    path("finance/funding/", funding.LateView.as_view(), name="funding"),
+    path("finance/funding/receipts/", funding.ReceiptListView.as_view(), name="funding-receipts"),
+    path("finance/funding/receipts/<str:rcv>/", funding.ReceiptView.as_view(), name="funding-receipt"),
+    path("finance/funding/<str:code>/record/", funding.RecordView.as_view(), name="funding-record"),
 ]

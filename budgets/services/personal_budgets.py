@@ -804,3 +804,17 @@ def _check_json(value: Any) -> None:
     raise InvalidPersonalBudget(
         f"{value!r} cannot be stored in an explanation: use whole numbers or decimal strings (never floats)."
     )
+
+
+# Received from the agency ---------------------------------------------------------------------------------
+
+
+def instalments_mark_received(*, instalment_ids: Sequence[int], received_on: date) -> int:
+    """Mark due instalments received from their agency on a day (payments records the money itself).
+
+    Only instalments that fell due move; returns how many did. Call it inside the transaction that posts the
+    receipt.
+    """
+    return Instalment.objects.filter(pk__in=list(instalment_ids), status=InstalmentStatus.DUE).update(
+        status=InstalmentStatus.RECEIVED, received_on=received_on
+    )

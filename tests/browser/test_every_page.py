@@ -22,12 +22,20 @@ ROLES = {
     "rep": {"/people/", "/invoices/", "/plan/", "/statements/", "/timeline/"},
     "navigator": {"/caseload/", "/plan/edit/", "/reviews/", "/invoices/", "/timeline/"},
     "officer-asc": {"/approvals/", "/funded-people/", "/streams/", "/streams/ASC/statements/"},
-    "finance": {"/settings/tokens/", "/finance/statement-runs/", "/streams/", "/streams/DFG/statements/"},
-    "bright-care": {"/settings/api-keys/"},
+    "finance": {
+        "/settings/tokens/",
+        "/finance/statement-runs/",
+        "/streams/",
+        "/streams/DFG/statements/",
+        "/finance/payment-runs/",
+        "/finance/payment-runs/start/",
+        "/finance/funding/",
+    },
+    "bright-care": {"/settings/api-keys/", "/provider/payouts/"},
 }
 MAX_PAGES = 45
 # Not pages of Purse's own (the admin, the API's documentation) or not a page at all (downloads: PDF, CSV).
-SKIP = re.compile(r"^/(admin|api|static)/|^/sign-out/|^/session/|^mailto:|^tel:|/(pdf|csv)/(\?|$)")
+SKIP = re.compile(r"^/(admin|api|static)/|^/sign-out/|^/session/|^mailto:|^tel:|/(pdf|csv|bacs-file)/(\?|$)")
 
 
 def _same_site_paths(page, origin: str) -> list[str]:

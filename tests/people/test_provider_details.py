@@ -75,7 +75,13 @@ class TestProviderDetailsSet:
         services.provider_details_set(provider=provider, by=None, payout_method="none", contact_name="New")
 
         details = ProviderDetails.objects.get(provider=provider)
-        assert (details.payout_method, details.stripe_account_id, details.contact_name) == ("none", "", "New")
+        # The connected account is kept (it is the provider's, and Stripe would not make it again), but the
+        # provider is no longer paid through it.
+        assert (details.payout_method, details.stripe_account_id, details.contact_name) == (
+            "none",
+            "acct_1",
+            "New",
+        )
 
     def test_an_agency_has_no_provider_details(self):
         with pytest.raises(services.NotAProvider):

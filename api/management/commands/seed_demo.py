@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from budgets import demo as budgets_demo
 from invoicing import demo as invoicing_demo
+from payments import demo as payments_demo
 from people import demo
 from plans import demo as plans_demo
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         plans = plans_demo.seed_plans(on=timezone.localdate())
         users |= demo.seed_users(invoicing_demo.PROVIDER_USERS)
         invoices = invoicing_demo.seed_invoices(on=timezone.localdate())
+        funding = payments_demo.seed_funding(on=timezone.localdate())
         self.stdout.write("Demo data is ready. Sign in at /sign-in/ as any of these, all with the password")
         self.stdout.write(f"  {demo.DEMO_PASSWORD}   (demo only: never use it for real people's data)")
         self.stdout.write("")
@@ -56,4 +58,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Providers' invoices: {invoices.created} made now; in all {counts or 'none'} "
             "(sign in as bright-care, able-assist or dales-adaptations to see theirs)."
+        )
+        self.stdout.write(
+            f"Funding received: {funding.receipts} payments from the agencies recorded; "
+            f"{funding.late} {'instalment is' if funding.late == 1 else 'instalments are'} late "
+            "(sign in as finance: Funding received)."
+        )
+        self.stdout.write(
+            "Payments: sign in as finance and start a payment run. Stripe is switched off on the demo, so "
+            "the providers paid by bank transfer are paid in a Bacs file to download and confirm."
         )
