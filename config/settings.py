@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
         "PlanVersionStatusEnum": "plans.models.PlanVersionStatus.choices",
         "StatementKindEnum": "statements.models.StatementKind.choices",
         "StatementRunStatusEnum": "statements.models.RunStatus.choices",
+        "PaymentRunStatusEnum": "payments.models.PaymentRunStatus.choices",
+        "PaymentStatusEnum": "payments.models.PaymentStatus.choices",
+        "BacsFileStatusEnum": "payments.models.BacsFileStatus.choices",
     },
 }
 
