@@ -178,6 +178,27 @@ def _caller(request: Request) -> str | None:
     return None
 
 
+def _request_hash(django_request: Any) -> str:
+    """SHA-256 of what the request asks: its raw body, read before anything parses it (DRF's parsers then
+    read Django's cached copy). A multipart upload (a statement file) is hashed by its fields and its files'
+    names and contents instead: its boundary changes on every send, and a large file is not held in memory
+    (Django streams it to a temporary file; DRF then reads the parsed form)."""
+    if not (django_request.content_type or "").startswith("multipart/form-data"):
+        return hashlib.sha256(django_request.body).hexdigest()
+    digest = hashlib.sha256(b"multipart\x00")
+    for name in sorted(django_request.POST):
+        for value in django_request.POST.getlist(name):
+            digest.update(f"{name}\x00{value}\x00".encode())
+    for name in sorted(django_request.FILES):
+        for upload in django_request.FILES.getlist(name):
+            digest.update(f"{name}\x00{upload.name}\x00".encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            digest.update(b"\x00")
+    return digest.hexdigest()
+
+
 class IdempotentPostMixin:
     """Makes a DRF view's POST honour Idempotency-Key (see the module docstring); see idempotent_routes."""
 
@@ -185,8 +206,7 @@ class IdempotentPostMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         raw_key = request.headers.get(HEADER) if request.method == "POST" else None
-        # The raw body, read before anything parses it (DRF's parsers then read Django's cached copy).
-        body = request._request.body if raw_key is not None else b""
+        request_hash = _request_hash(request._request) if raw_key is not None else ""
         super().initial(request, *args, **kwargs)  # type: ignore[misc]  # authentication, permissions, throttles
         # Every API route passes here. No id has a NUL character, and PostgreSQL refuses one in a query (a
         # 500): a path naming one (`/invoices/a%00/`) names nothing.
@@ -203,7 +223,7 @@ class IdempotentPostMixin:
             key=key,
             method=request.method,
             path=request.get_full_path(),
-            request_hash=hashlib.sha256(body).hexdigest(),
+            request_hash=request_hash,
         )
 
     def handle_exception(self, exc: Exception) -> HttpResponseBase:

@@ -48,6 +48,9 @@ class StreamSerializer(serializers.Serializer):
     contingency_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
     surplus_threshold_weeks = serializers.DecimalField(max_digits=5, decimal_places=1)
     initial_float_weeks = serializers.IntegerField()
+    reclaim_notice_weeks = serializers.IntegerField(
+        help_text="Weeks of notice a budget holder is given before a surplus is reclaimed (at least 4)."
+    )
     spending_categories = serializers.SerializerMethodField()
 
     def get_budget_year_starts(self, stream: FundingStream) -> str:

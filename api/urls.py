@@ -166,5 +166,85 @@ urlpatterns = [
     path("v1/bacs-files/<str:bacs_file>/cancel/", BacsFileCancelView.as_view(), name="bacs-file-cancel"),
 ]
 
+# Surplus audits, legitimate reserves and reclaim notices (issue 9).
+from api import reclaims  # noqa: E402
+
+urlpatterns += [
+    path("v1/streams/<str:code>/surplus/", reclaims.StreamSurplusView.as_view(), name="stream-surplus"),
+    path("v1/people/<str:per>/reserves/", reclaims.PersonReserveListView.as_view(), name="person-reserves"),
+    path("v1/reserves/<str:rsv>/release/", reclaims.ReserveReleaseView.as_view(), name="reserve-release"),
+    path("v1/reclaims/", reclaims.ReclaimNoticeListView.as_view(), name="reclaim-list"),
+    path("v1/reclaims/<str:rcl>/", reclaims.ReclaimNoticeView.as_view(), name="reclaim-detail"),
+    path("v1/reclaims/<str:rcl>/respond/", reclaims.ReclaimRespondView.as_view(), name="reclaim-respond"),
+    path("v1/reclaims/<str:rcl>/withdraw/", reclaims.ReclaimWithdrawView.as_view(), name="reclaim-withdraw"),
+    path("v1/reclaims/<str:rcl>/post/", reclaims.ReclaimPostView.as_view(), name="reclaim-post"),
+]
+
+# Reconciliation: bank and Stripe statements matched to the ledger (api.md, "For finance").
+from api import reconciliation  # noqa: E402
+
+urlpatterns += [
+    path(
+        "v1/reconciliation/accounts/",
+        reconciliation.ReconciliationAccountListView.as_view(),
+        name="reconciliation-account-list",
+    ),
+    path(
+        "v1/reconciliation/accounts/<str:rca>/csv-mapping/",
+        reconciliation.CsvMappingView.as_view(),
+        name="reconciliation-account-csv-mapping",
+    ),
+    path(
+        "v1/reconciliation/accounts/<str:rca>/report/",
+        reconciliation.ReconciliationReportView.as_view(),
+        name="reconciliation-account-report",
+    ),
+    path(
+        "v1/reconciliation/accounts/<str:rca>/periods/",
+        reconciliation.ReconciledPeriodListView.as_view(),
+        name="reconciliation-account-periods",
+    ),
+    path(
+        "v1/reconciliation/imports/",
+        reconciliation.StatementImportListView.as_view(),
+        name="reconciliation-import-list",
+    ),
+    path(
+        "v1/reconciliation/imports/<str:imp>/",
+        reconciliation.StatementImportView.as_view(),
+        name="reconciliation-import-detail",
+    ),
+    path(
+        "v1/reconciliation/imports/<str:imp>/lines/",
+        reconciliation.StatementImportLineListView.as_view(),
+        name="reconciliation-import-lines",
+    ),
+    path(
+        "v1/reconciliation/lines/<str:stl>/",
+        reconciliation.StatementLineView.as_view(),
+        name="reconciliation-line",
+    ),
+    path(
+        "v1/reconciliation/lines/<str:stl>/match/",
+        reconciliation.LineMatchView.as_view(),
+        name="reconciliation-line-match",
+    ),
+    path(
+        "v1/reconciliation/lines/<str:stl>/unmatch/",
+        reconciliation.LineUnmatchView.as_view(),
+        name="reconciliation-line-unmatch",
+    ),
+    path(
+        "v1/reconciliation/matches/<str:rcm>/confirm/",
+        reconciliation.MatchConfirmView.as_view(),
+        name="reconciliation-match-confirm",
+    ),
+    path(
+        "v1/reconciliation/matches/<str:rcm>/reject/",
+        reconciliation.MatchRejectView.as_view(),
+        name="reconciliation-match-reject",
+    ),
+]
+
 # Every POST honours Idempotency-Key (api.md): keep this the last line, so that no route is left out.
 urlpatterns = idempotent_routes(urlpatterns)

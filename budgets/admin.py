@@ -121,6 +121,7 @@ class FundingStreamForm(forms.ModelForm):
             "contingency_percent",
             "surplus_threshold_weeks",
             "initial_float_weeks",
+            "reclaim_notice_weeks",
             "is_active",
         ]
         help_texts = {"code": "Capital letters and digits, like ASC. It cannot be changed later."}
@@ -138,6 +139,7 @@ class FundingStreamForm(forms.ModelForm):
             "contingency_percent",
             "surplus_threshold_weeks",
             "initial_float_weeks",
+            "reclaim_notice_weeks",
         ]
         if self.errors or any(data.get(name) is None for name in checked):
             return data  # the fields' own errors come first
@@ -460,6 +462,7 @@ class FundingStreamAdmin(ServiceErrorsAsMessages, InlinesOnceSaved, NoDelete, ad
                 "contingency_percent",
                 "surplus_threshold_weeks",
                 "initial_float_weeks",
+                "reclaim_notice_weeks",
             ]
         }
         if change:

@@ -113,6 +113,11 @@ class FundingStream(models.Model):
         validators=[MinValueValidator(0)],
         help_text="Unspent money above this many weeks of payments may be reclaimed.",
     )
+    reclaim_notice_weeks = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(4), MaxValueValidator(52)],
+        help_text="Weeks of notice a budget holder is given before a surplus is reclaimed (at least 4).",
+    )
     initial_float_weeks = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(52)],
@@ -134,6 +139,10 @@ class FundingStream(models.Model):
             ),
             models.CheckConstraint(
                 name="stream_surplus_threshold_not_negative", condition=Q(surplus_threshold_weeks__gte=0)
+            ),
+            models.CheckConstraint(
+                name="stream_reclaim_notice_at_least_4_weeks",
+                condition=Q(reclaim_notice_weeks__gte=4, reclaim_notice_weeks__lte=52),
             ),
             models.CheckConstraint(
                 name="stream_frequency_valid", condition=Q(payment_frequency__in=PaymentFrequency.values)
@@ -355,3 +364,45 @@ class Instalment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} due {self.due_on}"
+
+
+def new_reserve_id() -> str:
+    return new_public_id("rsv")
+
+
+class LegitimateReserve(models.Model):
+    """Money a person holds for a stream that is set aside for a known cost (a personal assistant's holiday
+    pay, say), entered by their navigator: a surplus audit excludes it from what may be reclaimed.
+
+    Never deleted: a reserve no longer needed is released, with who, when and why.
+    """
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_reserve_id, editable=False)
+    budget_holder = models.ForeignKey(
+        "people.BudgetHolder", on_delete=models.PROTECT, related_name="reserves"
+    )
+    stream = models.ForeignKey(FundingStream, on_delete=models.PROTECT, related_name="reserves")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    entered_by = models.ForeignKey("people.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        "people.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["stream", "budget_holder"], name="reserve_stream_holder")]
+        constraints = [
+            models.CheckConstraint(name="reserve_amount_positive", condition=Q(amount_minor__gt=0)),
+            models.CheckConstraint(
+                name="reserve_release_complete",
+                condition=Q(released_at__isnull=True, released_by__isnull=True)
+                | Q(released_at__isnull=False, released_by__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.stream_id} {self.amount_minor}"

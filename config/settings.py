@@ -259,6 +259,13 @@ SPECTACULAR_SETTINGS = {
         "PaymentRunStatusEnum": "payments.models.PaymentRunStatus.choices",
         "PaymentStatusEnum": "payments.models.PaymentStatus.choices",
         "BacsFileStatusEnum": "payments.models.BacsFileStatus.choices",
+        "ReclaimStatusEnum": "payments.models.ReclaimStatus.choices",
+        "ReconciliationAccountKindEnum": "ledger.reconciliation.models.ReconciliationAccountKind.choices",
+        "StatementImportStatusEnum": "ledger.reconciliation.models.ImportStatus.choices",
+        "StatementLineStateEnum": "ledger.reconciliation.models.LineState.choices",
+        "ReconciliationMatchStatusEnum": "ledger.reconciliation.models.MatchStatus.choices",
+        "ReconciliationMatchHowEnum": "ledger.reconciliation.models.MatchHow.choices",
+        "StatementFormatEnum": "ledger.reconciliation.statement_files.FORMATS",
     },
 }
 
@@ -284,6 +291,13 @@ BACS_ACCOUNT_NUMBER = os.environ.get("BACS_ACCOUNT_NUMBER", "12345678" if DEBUG 
 BACS_ACCOUNT_NAME = os.environ.get("BACS_ACCOUNT_NAME", "PURSE DEMO COUNCIL" if DEBUG else "")
 # Who is told when a payment fails or is reversed (besides the warning on the finance pages).
 PAYMENTS_WARNING_EMAILS = env_list("PAYMENTS_WARNING_EMAILS", [])
+
+# Reconciliation: how many working days apart a bank line and a ledger transaction of the same amount may be
+# for the amount-and-date pass; how many lines an import matches at once (one database transaction each);
+# imports of more lines than RECONCILIATION_SYNC_LINES are matched on Celery, with progress.
+RECONCILIATION_DATE_WINDOW_WORKING_DAYS = env_int("RECONCILIATION_DATE_WINDOW_WORKING_DAYS", 3)
+RECONCILIATION_BATCH_LINES = env_int("RECONCILIATION_BATCH_LINES", 5000)
+RECONCILIATION_SYNC_LINES = env_int("RECONCILIATION_SYNC_LINES", 2000)
 
 # Background work (statement runs, reconciliation imports, payment batches) on Celery. With no broker, as on
 # the embedded default, tasks run eagerly in the process that asks for them; a council sets

@@ -37,3 +37,16 @@ def cash_account(*, where: str, currency: str) -> Account:
         owner_type=OWNER,
         owner_id=where,
     )
+
+
+def reclaim_account(*, stream_code: str, agency_name: str, currency: str) -> Account:
+    """`payments:reclaim:<STREAM>:<CUR>` (liability): surplus reclaimed from people, owed to the agency."""
+    return ledger_services.account_get_or_create(
+        key=f"payments:reclaim:{stream_code}:{currency}",
+        name=f"Surplus reclaimed, owed back to {agency_name} ({stream_code}, {currency})",
+        type=AccountType.LIABILITY,
+        currency=currency,
+        allow_negative=True,
+        owner_type=OWNER,
+        owner_id=f"reclaim:{stream_code}",
+    )

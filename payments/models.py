@@ -249,3 +249,63 @@ class FundingReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.reference}"
+
+
+def new_reclaim_notice_id() -> str:
+    return "rcl_" + _suffix()
+
+
+class ReclaimStatus(models.TextChoices):
+    NOTIFIED = "notified", "Notice given"
+    RESPONDED = "responded", "Budget holder responded"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    RECLAIMED = "reclaimed", "Reclaimed"
+
+
+OPEN_RECLAIM_STATUSES = (ReclaimStatus.NOTIFIED, ReclaimStatus.RESPONDED)
+
+
+class ReclaimNotice(models.Model):
+    """Notice to a budget holder that part of a stream's money they hold is to be reclaimed as surplus, at
+    least the stream's notice period ahead; they may respond; then it is reclaimed (or withdrawn)."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_reclaim_notice_id, editable=False)
+    budget_holder = models.ForeignKey("people.BudgetHolder", on_delete=models.PROTECT, related_name="+")
+    stream = models.ForeignKey("budgets.FundingStream", on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=ReclaimStatus.choices, default=ReclaimStatus.NOTIFIED)
+    notice_given_on = models.DateField()
+    reclaim_on = models.DateField()
+    raised_by = models.ForeignKey("people.User", on_delete=models.PROTECT, related_name="+")
+    raised_at = models.DateTimeField(default=timezone.now, editable=False)
+    response = models.TextField(blank=True)
+    responded_by = models.ForeignKey("people.User", on_delete=models.PROTECT, null=True, related_name="+")
+    responded_at = models.DateTimeField(null=True)
+    withdrawn_by = models.ForeignKey("people.User", on_delete=models.PROTECT, null=True, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True)
+    withdrawal_reason = models.TextField(blank=True)
+    reclaimed_minor = models.BigIntegerField(null=True)
+    reclaimed_by = models.ForeignKey("people.User", on_delete=models.PROTECT, null=True, related_name="+")
+    reclaimed_at = models.DateTimeField(null=True)
+    ledger_transaction = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["stream", "status"], name="reclaim_stream_status")]
+        constraints = [
+            models.CheckConstraint(name="reclaim_amount_positive", condition=Q(amount_minor__gt=0)),
+            models.CheckConstraint(name="reclaim_status_valid", condition=Q(status__in=ReclaimStatus.values)),
+            models.CheckConstraint(
+                name="reclaim_after_notice", condition=Q(reclaim_on__gt=models.F("notice_given_on"))
+            ),
+            models.CheckConstraint(
+                name="reclaim_reclaimed_complete",
+                condition=~Q(status=ReclaimStatus.RECLAIMED)
+                | Q(reclaimed_minor__gt=0, reclaimed_minor__lte=models.F("amount_minor"))
+                & ~Q(ledger_transaction=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.status}"

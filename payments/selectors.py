@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from budgets.models import Instalment, InstalmentStatus
@@ -371,3 +371,85 @@ def run_bacs_file(*, run: PaymentRun) -> BacsFile | None:
 def run_skipped(*, run: PaymentRun) -> list[dict[str, Any]]:
     """The providers the run could not pay, as the run recorded them ({provider, name, invoices, reason})."""
     return list(run.skipped or [])
+
+
+# Surplus reclaims ----------------------------------------------------------------------------------------
+
+
+def reclaim_notices(
+    *, stream_code: str | None = None, budget_holder: Any = None, open_only: bool = False
+) -> QuerySet:
+    """Reclaim notices, newest first, of a stream and/or a person; `open_only`: still open ones."""
+    from payments.models import OPEN_RECLAIM_STATUSES, ReclaimNotice
+
+    notices = ReclaimNotice.objects.select_related("budget_holder", "stream__agency", "raised_by")
+    if stream_code is not None:
+        notices = notices.filter(stream__code=stream_code)
+    if budget_holder is not None:
+        notices = notices.filter(budget_holder=budget_holder)
+    if open_only:
+        notices = notices.filter(status__in=OPEN_RECLAIM_STATUSES)
+    return notices.order_by("-raised_at", "-pk")
+
+
+def reclaim_notice_get(*, public_id: str) -> Any:
+    """One reclaim notice by its id (raises ReclaimNotice.DoesNotExist)."""
+    from payments.models import ReclaimNotice
+
+    return ReclaimNotice.objects.select_related("budget_holder", "stream__agency", "raised_by").get(
+        public_id=public_id
+    )
+
+
+@dataclass(frozen=True)
+class StreamSurplusLine:
+    audit: Any  # budgets.selectors.surplus.SurplusAudit
+    noticed_minor: int  # open notices' amounts: already announced, not yet reclaimed
+
+    @property
+    def still_to_notice_minor(self) -> int:
+        return max(0, self.audit.reclaimable_minor - self.noticed_minor)
+
+
+def stream_surplus_audit(
+    *, stream_code: str, holders: list[Any], on: date | None = None
+) -> list[StreamSurplusLine]:
+    """The surplus audits of a page of the stream's people (`budgets.selectors.surplus.stream_holders`),
+    with what open notices already cover; a fixed number of queries."""
+    from budgets.selectors.surplus import surplus_audits
+    from payments.models import OPEN_RECLAIM_STATUSES, ReclaimNotice
+
+    audits = surplus_audits(holders=holders, stream_code=stream_code, on=on)
+    noticed = dict(
+        ReclaimNotice.objects.filter(
+            stream__code=stream_code, budget_holder__in=holders, status__in=OPEN_RECLAIM_STATUSES
+        )
+        .values("budget_holder__public_id")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("budget_holder__public_id", "total")
+        .order_by()
+    )
+    return [
+        StreamSurplusLine(audit=audit, noticed_minor=int(noticed.get(audit.budget_holder_public_id, 0)))
+        for audit in audits
+    ]
+
+
+def reclaim_notices_visible_to(user: Any) -> QuerySet:
+    """The reclaim notices `user` may see, newest first: finance and administrators all; an agency officer
+    their agency's streams'; a navigator their people's; a budget holder theirs, and a representative those
+    of whom they act for (the pages and the API both ask here)."""
+    from people.models import Representative, Role
+
+    notices = reclaim_notices().select_related("responded_by", "withdrawn_by", "reclaimed_by")
+    role = getattr(user, "role", None)
+    if role in (Role.FINANCE_OFFICER, Role.ADMINISTRATOR):
+        return notices
+    if role == Role.AGENCY_OFFICER and getattr(user, "organisation_id", None) is not None:
+        return notices.filter(stream__agency_id=user.organisation_id)
+    if role == Role.NAVIGATOR:
+        return notices.filter(budget_holder__navigator_id=user.pk)
+    if role in (Role.BUDGET_HOLDER, Role.REPRESENTATIVE):
+        represented = Representative.objects.active().filter(user_id=user.pk).values("budget_holder_id")
+        return notices.filter(Q(budget_holder__user_id=user.pk) | Q(budget_holder_id__in=represented))
+    return notices.none()

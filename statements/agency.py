@@ -70,6 +70,7 @@ class AgencyTotals:
     money_in_minor: int = 0
     received_minor: int = 0
     spent_minor: int = 0
+    reclaimed_minor: int = 0
     reserved_minor: int = 0
     closing_minor: int = 0
     available_minor: int = 0
@@ -84,6 +85,7 @@ class AgencyTotals:
         self.money_in_minor += line.figures.money_in_minor
         self.received_minor += line.received_minor
         self.spent_minor += line.figures.money_out_minor
+        self.reclaimed_minor += line.figures.reclaimed_minor
         self.reserved_minor += line.figures.reserved_minor
         self.closing_minor += line.figures.closing_minor
         self.available_minor += line.figures.available_minor
@@ -217,6 +219,7 @@ def agency_totals(*, stream: FundingStream, period: Period) -> AgencyTotals:
         totals.opening_minor += figures.opening_minor
         totals.money_in_minor += figures.money_in_minor
         totals.spent_minor += figures.money_out_minor
+        totals.reclaimed_minor += figures.reclaimed_minor
         totals.reserved_minor += figures.reserved_minor
         totals.closing_minor += figures.closing_minor
         totals.available_minor += figures.available_minor

@@ -24,6 +24,7 @@ from datetime import date
 
 from django.db.models import Q, Sum
 
+from budgets.selectors.surplus import KIND_RECLAIM
 from budgets.services.personal_budgets import KIND_ADJUSTMENT, KIND_INSTALMENT
 from ledger.models import Posting, Side, TransactionKind
 
@@ -38,7 +39,8 @@ class Figures:
     instalments_minor: int = 0
     changes_minor: int = 0  # signed: budget changes' adjustments
     other_in_minor: int = 0
-    money_out_minor: int = 0
+    money_out_minor: int = 0  # spending: everything paid out except reclaims
+    reclaimed_minor: int = 0  # surplus reclaimed by the agency (ledger metadata kind `surplus_reclaim`)
     reserved_minor: int = 0
 
     @property
@@ -47,7 +49,7 @@ class Figures:
 
     @property
     def closing_minor(self) -> int:
-        return self.opening_minor + self.money_in_minor - self.money_out_minor
+        return self.opening_minor + self.money_in_minor - self.money_out_minor - self.reclaimed_minor
 
     @property
     def available_minor(self) -> int:
@@ -81,6 +83,7 @@ def figures_iter(
     during = posted & Q(effective_on__gte=starts_on)
     is_adjustment = Q(transaction__metadata__kind=KIND_ADJUSTMENT)
     is_instalment = Q(transaction__metadata__kind=KIND_INSTALMENT)
+    is_reclaim = Q(transaction__metadata__kind=KIND_RECLAIM)
     credit, debit = Q(side=Side.CREDIT), Q(side=Side.DEBIT)
     pending_debit = Q(kind=TransactionKind.PENDING, side=Side.DEBIT)
     rows = (
@@ -93,6 +96,7 @@ def figures_iter(
             changes_out=_sum(during & debit & is_adjustment),
             credits=_sum(during & credit),
             debits=_sum(during & debit),
+            reclaimed=_sum(during & debit & is_reclaim),
             pending=_sum(pending_debit),
             released=_sum(pending_debit & Q(transaction__resolution__effective_on__lte=ends_on)),
         )
@@ -107,7 +111,8 @@ def figures_iter(
             instalments_minor=row["instalments"],
             changes_minor=changes,
             other_in_minor=row["credits"] - row["instalments"] - row["changes_in"],
-            money_out_minor=row["debits"] - row["changes_out"],
+            money_out_minor=row["debits"] - row["changes_out"] - row["reclaimed"],
+            reclaimed_minor=row["reclaimed"],
             reserved_minor=row["pending"] - row["released"],
         )
 

@@ -54,6 +54,7 @@ CSV_COLUMNS = (
     "weeks_held",
     "surplus_reclaimable",
     "spent_by_category",
+    "reclaimed",  # added last, so that finance systems reading the columns by position are not moved
 )
 
 
@@ -87,6 +88,7 @@ def person_statement_json(statement: PersonStatement) -> dict[str, Any]:
         "opening_balance": _m(statement.opening_minor, currency),
         "money_in": _m(statement.money_in_minor, currency),
         "money_out": _m(statement.money_out_minor, currency),
+        "reclaimed": _m(statement.reclaimed_minor, currency),
         "closing_balance": _m(statement.closing_minor, currency),
         "reserved": _m(statement.reserved_minor, currency),
         "available": _m(statement.available_minor, currency),
@@ -100,6 +102,7 @@ def person_statement_json(statement: PersonStatement) -> dict[str, Any]:
                 "budget_changes": _m(part.figures.changes_minor, currency),
                 "other_money_in": _m(part.figures.other_in_minor, currency),
                 "money_out": _m(part.figures.money_out_minor, currency),
+                "reclaimed": _m(part.figures.reclaimed_minor, currency),
                 "closing_balance": _m(part.figures.closing_minor, currency),
                 "reserved": _m(part.figures.reserved_minor, currency),
                 "available": _m(part.figures.available_minor, currency),
@@ -166,6 +169,7 @@ def agency_line_json(line: AgencyLine, currency: str) -> dict[str, Any]:
         "money_in": _m(figures.money_in_minor, currency),
         "received": _m(line.received_minor, currency),
         "spent": _m(figures.money_out_minor, currency),
+        "reclaimed": _m(figures.reclaimed_minor, currency),
         "reserved": _m(figures.reserved_minor, currency),
         "closing_balance": _m(figures.closing_minor, currency),
         "available": _m(figures.available_minor, currency),
@@ -184,6 +188,7 @@ def agency_totals_json(totals: AgencyTotals, currency: str) -> dict[str, Any]:
         "money_in": _m(totals.money_in_minor, currency),
         "received": _m(totals.received_minor, currency),
         "spent": _m(totals.spent_minor, currency),
+        "reclaimed": _m(totals.reclaimed_minor, currency),
         "reserved": _m(totals.reserved_minor, currency),
         "closing_balance": _m(totals.closing_minor, currency),
         "available": _m(totals.available_minor, currency),
@@ -231,6 +236,7 @@ def agency_csv_rows(
                 "; ".join(
                     f"{_csv_safe(label)}={_m(amount, currency)}" for label, amount in line.by_category.items()
                 ),
+                _m(figures.reclaimed_minor, currency),
             ]
         )
         yield flush()

@@ -153,6 +153,10 @@ class PersonStatement:
         return self._total("money_out_minor")
 
     @property
+    def reclaimed_minor(self) -> int:
+        return self._total("reclaimed_minor")
+
+    @property
     def closing_minor(self) -> int:
         return self._total("closing_minor")
 

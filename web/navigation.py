@@ -31,6 +31,7 @@ def _items(user: Any) -> list[tuple[str, str, tuple]]:
             ("My plan", "web:plan", per),
             ("Statements", "web:statements", per),
             ("Messages", "web:timeline", per),
+            ("Unspent money", "web:person-reclaims", per),
         ]
     if role == Role.REPRESENTATIVE:
         return [("People I act for", "web:home", ())]
@@ -41,6 +42,7 @@ def _items(user: Any) -> list[tuple[str, str, tuple]]:
             ("Plans to approve", "web:approvals", ()),
             ("People we fund", "web:funded-people", ()),
             ("Statements", "web:stream-statements", ()),
+            ("Surplus reclaims", "web:surplus", ()),
         ]
     if role == Role.PROVIDER_USER:
         return [
@@ -55,6 +57,8 @@ def _items(user: Any) -> list[tuple[str, str, tuple]]:
             ("Payment runs", "web:payment-runs", ()),
             ("Funding received", "web:funding", ()),
             ("Agency statements", "web:stream-statements", ()),
+            *([("Surplus reclaims", "web:surplus", ())] if role == Role.FINANCE_OFFICER else []),
+            ("Reconciliation", "web:reconciliation", ()),
         ]
     return [("Home", "web:home", ())]
 
@@ -94,6 +98,8 @@ PERSON_TABS = (
     ("Timeline", "web:timeline", "all"),
     ("Edit plan", "web:plan-edit", "navigator"),
     ("Reviews", "web:reviews", "navigator"),
+    ("Unspent money", "web:person-reclaims", "all"),
+    ("Reserves", "web:reserves", "navigator"),
 )
 
 

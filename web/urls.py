@@ -45,3 +45,13 @@ urlpatterns = [
     path("finance/funding/receipts/<str:rcv>/", funding.ReceiptView.as_view(), name="funding-receipt"),
     path("finance/funding/<str:code>/record/", funding.RecordView.as_view(), name="funding-record"),
 ]
+
+# Surplus audits, legitimate reserves and reclaim notices (issue 9).
+from web.routes import reclaims as reclaim_routes  # noqa: E402
+
+urlpatterns += reclaim_routes.urlpatterns
+
+# Reconciliation of the bank and Stripe statements against the ledger (issue 9).
+from web.routes import reconciliation as reconciliation_routes  # noqa: E402
+
+urlpatterns += reconciliation_routes.urlpatterns

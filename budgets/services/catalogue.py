@@ -246,6 +246,7 @@ def stream_check(
     contingency_percent: Decimal,
     surplus_threshold_weeks: Decimal,
     initial_float_weeks: int,
+    reclaim_notice_weeks: int = 4,
 ) -> None:
     """Raise what stream_create (`stream` None) or stream_update (`stream` given) would for these values.
 
@@ -305,6 +306,11 @@ def stream_check(
         maximum=Decimal("9999.9"),
         error=InvalidStream,
     )
+    if not _is_whole_number(reclaim_notice_weeks) or not 4 <= reclaim_notice_weeks <= 52:
+        raise InvalidStream(
+            "The notice before a surplus is reclaimed must be a whole number of weeks from 4 to 52.",
+            field="reclaim_notice_weeks",
+        )
     if not _is_whole_number(initial_float_weeks) or not 0 <= initial_float_weeks <= 52:
         raise InvalidStream(
             "The initial float must be a whole number of weeks from 0 to 52.", field="initial_float_weeks"
@@ -334,6 +340,7 @@ def stream_create(
     contingency_percent: Decimal = Decimal("0.00"),
     surplus_threshold_weeks: Decimal = Decimal("8.0"),
     initial_float_weeks: int = 0,
+    reclaim_notice_weeks: int = 4,
     description: str = "",
     is_active: bool = True,
     actor: User | None = None,
@@ -354,6 +361,7 @@ def stream_create(
         "contingency_percent": contingency_percent,
         "surplus_threshold_weeks": surplus_threshold_weeks,
         "initial_float_weeks": initial_float_weeks,
+        "reclaim_notice_weeks": reclaim_notice_weeks,
     }
     stream_check(stream=None, **values)
     stream = FundingStream(
@@ -389,6 +397,7 @@ _STREAM_EDITABLE = (
     "contingency_percent",
     "surplus_threshold_weeks",
     "initial_float_weeks",
+    "reclaim_notice_weeks",
     "is_active",
 )
 
@@ -425,6 +434,7 @@ def stream_update(
     contingency_percent: Decimal | None = None,
     surplus_threshold_weeks: Decimal | None = None,
     initial_float_weeks: int | None = None,
+    reclaim_notice_weeks: int | None = None,
     is_active: bool | None = None,
     actor: User | None = None,
 ) -> FundingStream:
@@ -446,6 +456,7 @@ def stream_update(
         "contingency_percent": contingency_percent,
         "surplus_threshold_weeks": surplus_threshold_weeks,
         "initial_float_weeks": initial_float_weeks,
+        "reclaim_notice_weeks": reclaim_notice_weeks,
         "is_active": is_active,
     }
     merged = {field: getattr(stream, field) if value is None else value for field, value in changes.items()}

@@ -359,7 +359,11 @@ def payment_record_sent(payment_pk: int, *, transfer_id: str, by: User | None) -
 
     Idempotent: a payment already sent (or settled, or undone) is left as it is.
     """
-    payment = Payment.objects.select_for_update().select_related("provider", "run").get(pk=payment_pk)
+    payment = (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("provider", "run", "bacs_file")
+        .get(pk=payment_pk)
+    )
     if payment.status not in (PaymentStatus.PENDING, PaymentStatus.IN_FILE):
         return payment
     today = timezone.localdate()
@@ -395,7 +399,13 @@ def payment_record_sent(payment_pk: int, *, transfer_id: str, by: User | None) -
                 account=clearing, side=Side.CREDIT, amount_minor=payment.amount_minor
             ),
         ],
-        metadata={"kind": "provider_payment", "payment": payment.public_id, "rail": payment.rail},
+        metadata={
+            "kind": "provider_payment",
+            "payment": payment.public_id,
+            "rail": payment.rail,
+            # The bank shows a Bacs file as one line: reconciliation matches it to the file's payments by sum.
+            **({"bacs_file": payment.bacs_file.public_id} if payment.bacs_file_id else {}),
+        },
     )
     payment.status = PaymentStatus.SENT
     payment.stripe_transfer_id = transfer_id or payment.stripe_transfer_id

@@ -103,6 +103,7 @@ class TestStreamList:
                     "contingency_percent": "10.00",
                     "surplus_threshold_weeks": "0.0",
                     "initial_float_weeks": 0,
+                    "reclaim_notice_weeks": 4,
                     "spending_categories": [
                         {"code": "access", "name": "Access"},
                         {"code": "adaptations", "name": "Adaptations to the home"},

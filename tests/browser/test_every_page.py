@@ -33,7 +33,7 @@ ROLES = {
     },
     "bright-care": {"/settings/api-keys/", "/provider/payouts/"},
 }
-MAX_PAGES = 45
+MAX_PAGES = 80
 # Not pages of Purse's own (the admin, the API's documentation) or not a page at all (downloads: PDF, CSV).
 SKIP = re.compile(r"^/(admin|api|static)/|^/sign-out/|^/session/|^mailto:|^tel:|/(pdf|csv|bacs-file)/(\?|$)")
 

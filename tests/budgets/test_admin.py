@@ -72,6 +72,7 @@ def stream_form(agency, **overrides):
         "contingency_percent": "10.00",
         "surplus_threshold_weeks": "0.0",
         "initial_float_weeks": "0",
+        "reclaim_notice_weeks": "4",
         "is_active": "on",
     }
     return {**data, **overrides}

@@ -630,3 +630,30 @@ class TestConcurrentCatalogueChanges:
 
         assert sum(isinstance(result, FundingStream) for result in results) == 1
         assert sum(isinstance(result, services.StreamCodeTaken) for result in results) == 3
+
+
+class TestReclaimNotice:
+    """How many weeks' notice a budget holder gets before a surplus is reclaimed: at least 4 (issue 9)."""
+
+    def test_four_weeks_unless_told_and_kept(self):
+        assert services.stream_create(**stream_values()).reclaim_notice_weeks == 4
+        stream = services.stream_create(**stream_values(code="ATW", reclaim_notice_weeks=6))
+        assert FundingStream.objects.get(pk=stream.pk).reclaim_notice_weeks == 6
+
+    @pytest.mark.parametrize("weeks", [3, 0, 53, "4", 4.5, True])
+    def test_less_than_four_weeks_or_not_a_whole_number_is_refused(self, weeks):
+        with pytest.raises(services.InvalidStream) as raised:
+            services.stream_create(**stream_values(reclaim_notice_weeks=weeks))
+        assert raised.value.field == "reclaim_notice_weeks"
+        assert raised.value.message == (
+            "The notice before a surplus is reclaimed must be a whole number of weeks from 4 to 52."
+        )
+        assert not FundingStream.objects.exists()
+
+    def test_it_can_be_changed_and_the_change_is_audited(self):
+        stream = services.stream_create(**stream_values())
+        services.stream_update(stream=stream, reclaim_notice_weeks=8, actor=AdministratorFactory())
+        assert FundingStream.objects.get(pk=stream.pk).reclaim_notice_weeks == 8
+        with pytest.raises(services.InvalidStream):
+            services.stream_update(stream=stream, reclaim_notice_weeks=2)
+        assert FundingStream.objects.get(pk=stream.pk).reclaim_notice_weeks == 8

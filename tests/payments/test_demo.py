@@ -57,3 +57,57 @@ class TestDemoFunding:
         seed(monkeypatch, DAY)
 
         assert (FundingReceipt.objects.count(), Instalment.objects.filter(status="received").count()) == first
+
+
+class TestDemoReconciliation:
+    def test_the_bank_statement_is_imported_and_matched_with_one_suggestion_and_one_charge(self, monkeypatch):
+        from ledger.reconciliation.models import ReconciliationAccount, StatementImport, StatementLine
+
+        out = seed(monkeypatch, DAY)
+
+        bank = ReconciliationAccount.objects.get(key="bank:GBP")
+        assert ReconciliationAccount.objects.filter(key="stripe:GBP").exists()
+        imported = StatementImport.objects.get(account=bank)
+        lines = StatementLine.objects.filter(statement_import=imported)
+        suggested = lines.get(state="suggested")
+        assert suggested.matches.get().how == "reference_amount_differs"
+        assert lines.get(state="unmatched").description == "SERVICE CHARGES"
+        matched = lines.filter(state="matched").count()
+        assert matched == lines.count() - 2 > 0
+        assert f"({matched} lines matched, 1 suggested, 1 unmatched" in out
+
+    def test_a_reserve_and_a_reclaim_notice_for_holder(self, monkeypatch):
+        from budgets.models import LegitimateReserve
+        from payments.models import ReclaimNotice
+
+        out = seed(monkeypatch, DAY)
+
+        reserve = LegitimateReserve.objects.get(budget_holder__user__username="holder")
+        assert reserve.entered_by.username == "navigator" and reserve.amount_minor > 0
+        notice = ReclaimNotice.objects.get(budget_holder__user__username="holder")
+        assert notice.status == "notified" and notice.raised_by.username == "finance"
+        assert notice.reclaim_on >= DAY + timedelta(weeks=notice.stream.reclaim_notice_weeks)
+        assert "Surplus: finance has given holder notice" in out
+
+    def test_seeding_again_imports_and_reclaims_nothing_more(self, monkeypatch):
+        from budgets.models import LegitimateReserve
+        from ledger.reconciliation.models import ReconciliationMatch, StatementLine
+        from payments.models import ReclaimNotice
+
+        seed(monkeypatch, DAY)
+        first = [
+            model.objects.count()
+            for model in (StatementLine, ReconciliationMatch, LegitimateReserve, ReclaimNotice)
+        ]
+        seed(monkeypatch, DAY)
+        seed(monkeypatch, DAY + timedelta(days=1))  # the next day's statement overlaps: nothing is doubled
+        again = [
+            model.objects.count()
+            for model in (StatementLine, ReconciliationMatch, LegitimateReserve, ReclaimNotice)
+        ]
+        # Only the next day's service charges are new; the receipts' lines were imported the day before.
+        assert again[0] == first[0] + 1 and again[2:] == first[2:]
+        assert (
+            ReconciliationMatch.objects.filter(status="matched").count()
+            == StatementLine.objects.filter(state="matched").count()
+        )

@@ -348,6 +348,14 @@ class TestConfirmingTheBacsFile:
             assert (remittance.total_minor, remittance.paid_on) == (amount, MONDAY)
             assert net(payable_key(slug)) == (0, 0)
             assert provider_payment_postings(payment) == 1
+            # Each says which file it went in: the bank shows the file as one line (reconciliation).
+            sent = Transaction.objects.get(public_id=payment.clearing_transaction)
+            assert sent.metadata == {
+                "kind": "provider_payment",
+                "payment": payment.public_id,
+                "rail": "bacs",
+                "bacs_file": bacs_file.public_id,
+            }
         assert net("payments:clearing:bacs:GBP") == (AA1 + DA1, 0)
         assert sorted(m.subject.split(":")[0] for m in mail.outbox) == sorted(
             f"Remittance {p.public_id}" for p in Payment.objects.filter(run=run, rail="bacs")

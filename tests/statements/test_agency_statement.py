@@ -295,6 +295,7 @@ class TestAgencyStatementOfOneStream:
                 ("closing_balance", line.figures.closing_minor),
                 ("available", line.figures.available_minor),
                 ("surplus_reclaimable", line.surplus_minor),
+                ("reclaimed", line.figures.reclaimed_minor),
             ):
                 assert cells[column] == money_format(amount, currency="GBP"), column
             assert cells["weeks_held"] == (str(line.weeks_held) if line.weeks_held is not None else "")
@@ -303,7 +304,8 @@ class TestAgencyStatementOfOneStream:
                 for label, amount in line.by_category.items()
             )
         alex = next(row for row in rows if row[3] == asc["alex"].public_id)
-        assert alex[-1] == f"Personal care={money_format(_asc_part('C-1'), currency='GBP')}"
+        assert alex[-2] == f"Personal care={money_format(_asc_part('C-1'), currency='GBP')}"
+        assert (header[-1], alex[-1]) == ("reclaimed", "0.00")
 
     def test_a_part_payment_is_spent_by_category_only_as_far_as_it_was_paid(self, world):
         invoice = invoicing_services.invoice_approve(

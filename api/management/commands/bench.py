@@ -1,11 +1,12 @@
-"""`python manage.py bench ledger|invoicing|statements`: run a benchmark and print its figures against its
-goals."""
+"""`python manage.py bench ledger|invoicing|statements|reconciliation`: run a benchmark and print its
+figures against its goals."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from invoicing.benchmarks import BenchUnavailable, invoicing_bench_run
 from invoicing.services import INVOICE_MAX_LINES
 from ledger.benchmarks import bench_database, ledger_bench_run
+from ledger.reconciliation.benchmarks import reconciliation_bench_run
 from statements.benchmarks import statements_bench_run
 
 # Each target's sizes, and the default of `--reads` (shared by ledger and invoicing).
@@ -13,6 +14,7 @@ SIZES = {
     "ledger": ("transactions", "threads", "small_postings", "postings", "reads"),
     "invoicing": ("submissions", "lines", "invoices", "reads"),
     "statements": ("people", "short_lines", "long_lines", "renders"),
+    "reconciliation": ("statement_lines",),
 }
 READS = {"ledger": 1_000, "invoicing": 200}
 
@@ -25,12 +27,14 @@ class Command(BaseCommand):
         "list against json.dumps of its rows' values, and the queries per request of POST and GET "
         "/api/v1/invoices/ at two sizes. `statements`: seconds a page of a long person's statement against a "
         "short one's, and a month-end statement run on 2 Celery worker processes against 1 (needs "
-        "PostgreSQL and Redis). Runs in a throwaway database, created and dropped again, unless "
+        "PostgreSQL and Redis). `reconciliation`: seconds to match a bank statement's lines automatically "
+        "against the ledger, divided by the seconds to parse the file, and matching's peak memory at N lines "
+        "against N/10. Runs in a throwaway database, created and dropped again, unless "
         "--use-current-database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("target", choices=["ledger", "invoicing", "statements"])
+        parser.add_argument("target", choices=["ledger", "invoicing", "statements", "reconciliation"])
         ledger = parser.add_argument_group("ledger")
         ledger.add_argument("--transactions", type=int, default=2000, help="per throughput measurement")
         ledger.add_argument("--threads", type=int, default=4, help="concurrent writers")
@@ -65,6 +69,10 @@ class Command(BaseCommand):
             "--redis-url",
             default=None,
             help="the workers' broker, a Redis database of its own (default redis://127.0.0.1:6379/5)",
+        )
+        reconciliation = parser.add_argument_group("reconciliation")
+        reconciliation.add_argument(
+            "--statement-lines", type=int, default=100_000, help="bank statement lines matched"
         )
         parser.add_argument(
             "--reads",
@@ -102,6 +110,8 @@ class Command(BaseCommand):
                     redis_url=options["redis_url"],
                     progress=progress,
                 )
+            if target == "reconciliation":
+                return reconciliation_bench_run(lines=options["statement_lines"], progress=progress)
             if target == "invoicing":
                 try:
                     return invoicing_bench_run(

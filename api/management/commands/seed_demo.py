@@ -25,6 +25,7 @@ class Command(BaseCommand):
         users |= demo.seed_users(invoicing_demo.PROVIDER_USERS)
         invoices = invoicing_demo.seed_invoices(on=timezone.localdate())
         funding = payments_demo.seed_funding(on=timezone.localdate())
+        reconciliation = payments_demo.seed_reconciliation(on=timezone.localdate())
         self.stdout.write("Demo data is ready. Sign in at /sign-in/ as any of these, all with the password")
         self.stdout.write(f"  {demo.DEMO_PASSWORD}   (demo only: never use it for real people's data)")
         self.stdout.write("")
@@ -68,3 +69,14 @@ class Command(BaseCommand):
             "Payments: sign in as finance and start a payment run. Stripe is switched off on the demo, so "
             "the providers paid by bank transfer are paid in a Bacs file to download and confirm."
         )
+        self.stdout.write(
+            "Reconciliation: the bank's statement of the funding received is imported "
+            f"({reconciliation.matched} lines matched, {reconciliation.suggested} suggested, "
+            f"{reconciliation.unmatched} unmatched; sign in as finance: Reconciliation)."
+        )
+        if reconciliation.notice:
+            self.stdout.write(
+                "Surplus: finance has given holder notice of a surplus reclaim, after the navigator set "
+                "money aside for a personal assistant's holiday pay (sign in as holder: Unspent money; as "
+                "finance: Surplus reclaims)."
+            )
