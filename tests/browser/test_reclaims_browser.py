@@ -76,7 +76,7 @@ class TestGivingNotice:
         page.keyboard.type("You have held more than you need since the summer.")
         tab_to(page, "main button[type=submit]")
         page.keyboard.press("Enter")
-        expect(page.locator("h1")).to_have_text(f"Check and give {alex.full_name} notice")
+        expect(page.locator("h1")).to_contain_text(f"Check and give {alex.full_name} notice about")
         assert "£1,500.00" in page.locator("main").inner_text()
         assert not ReclaimNotice.objects.exists()
         assert_accessible_at_both_widths(page, "surplus-give-notice-check")

@@ -195,8 +195,12 @@ class TestMoneyAndTimeline:
         assert any(entry.visibility == "staff" for entry in navigator)
         assert not any(entry.visibility == "staff" for entry in person)
         assert officer and {entry.stream.code for entry in officer} == {"ATW"}
-        # Newest first: the providers' invoices (invoicing.demo) come after the plans' messages.
-        assert person[0].kind.startswith("invoice.")
+        # Newest first: the surplus notice finance gave (payments.demo, seeded last), then the providers'
+        # invoices (invoicing.demo), which come after the plans' messages.
+        assert person[0].kind == "reclaim.notified"
+        assert next(entry for entry in person if not entry.kind.startswith("reclaim.")).kind.startswith(
+            "invoice."
+        )
         assert "message" in person_kinds
         assert any(
             entry.text.startswith("£") and "from Access to Work is due to you on" in entry.text
