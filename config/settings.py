@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "ledger",
     "budgets",
     "plans",
+    "directory",
     "invoicing",
     "payments",
     "statements",
