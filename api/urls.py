@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api import cash_equivalents, funding, invoicing, plans, statements, views
+from api import cash_equivalents, directory, funding, invoicing, plans, statements, views
 from api.idempotency import idempotent_routes
 from api.payments import (
     BacsFileCancelView,
@@ -243,6 +243,12 @@ urlpatterns += [
         "v1/reconciliation/matches/<str:rcm>/reject/",
         reconciliation.MatchRejectView.as_view(),
         name="reconciliation-match-reject",
+    ),
+    path("v1/directory/services/", directory.DirectoryServiceListView.as_view(), name="directory-services"),
+    path(
+        "v1/directory/services/<uuid:service_id>/",
+        directory.DirectoryServiceView.as_view(),
+        name="directory-service",
     ),
 ]
 

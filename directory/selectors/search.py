@@ -181,9 +181,9 @@ def services_search(*, query: ServiceSearch, today: date | None = None) -> Searc
         .prefetch_related(
             Prefetch(
                 "service_at_locations",
-                queryset=ServiceAtLocation.objects.select_related("location").order_by(
-                    "location__name", "id"
-                ),
+                queryset=ServiceAtLocation.objects.select_related("location")
+                .prefetch_related("location__addresses")
+                .order_by("location__name", "id"),
                 to_attr="places",
             ),
             Prefetch(

@@ -356,8 +356,8 @@ class TestQueryCount:
             within_miles=Decimal("20"),
             page_size=50,
         )
-        # locate 1, descendants up to 4 (2 here), count 1, page 1, places 1, cost options 1.
-        with django_assert_max_num_queries(7):
+        # locate 1, descendants (2 here), count 1, page 1, places 1, addresses 1, cost options 1.
+        with django_assert_max_num_queries(8):
             found = services_search(query=query, today=TODAY)
 
         assert found.total == count
