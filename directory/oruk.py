@@ -29,17 +29,12 @@ from directory.models import LocationType, ServiceStatus
 
 @dataclass(frozen=True)
 class Field:
-    """One property of a class: its name in the file, its model field, and how it is read."""
+    """One property of a class: its name in the file (and its model's attribute), and how it is read."""
 
     name: str
     kind: str  # text, uuid, date, datetime, time, integer, decimal, email, url, or choice:<a|b|c>
     required: bool = False
     max_length: int | None = None
-    model_name: str | None = None
-
-    @property
-    def attribute(self) -> str:
-        return self.model_name or self.name
 
 
 def _text(name: str, max_length: int | None = 255, *, required: bool = False) -> Field:
@@ -187,8 +182,8 @@ SPECS: dict[str, list[Field]] = {
         _text("code", 100),
         _text("name", required=True),
         _text("description", None),
-        Field("parent_id", "uuid", model_name="parent_id"),
-        Field("taxonomy_id", "uuid", model_name="taxonomy_id"),
+        Field("parent_id", "uuid"),
+        Field("taxonomy_id", "uuid"),
         _text("language", 16),
         Field("term_uri", "url"),
     ],
@@ -282,7 +277,7 @@ def record_to_oruk(kind: str, record: Any) -> dict[str, Any]:
     """One record's own fields (empty ones left out), then the properties it came with that Purse keeps."""
     data: dict[str, Any] = {}
     for field in SPECS[kind]:
-        value = getattr(record, field.attribute)
+        value = getattr(record, field.name)
         if value is None or value == "":
             continue
         data[field.name] = _out(value, field.kind)
@@ -430,10 +425,10 @@ def record_read(
                     Problem(where, f"{upper_first(label)}: {field.name} is missing; it is required.")
                 )
             else:
-                values[field.attribute] = _empty(field)
+                values[field.name] = _empty(field)
             continue
         try:
-            values[field.attribute] = _READERS[field.kind.split(":")[0]](raw, field)
+            values[field.name] = _READERS[field.kind.split(":")[0]](raw, field)
         except ValueError as error:
             problems.append(Problem(where, f"{upper_first(label)}: {field.name} {error}."))
     values["extra"] = {key: value for key, value in data.items() if key not in known}
